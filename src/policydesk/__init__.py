@@ -1,0 +1,1 @@
+"""Policydesk: a help desk whose support policy is executable."""
