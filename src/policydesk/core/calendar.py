@@ -431,7 +431,8 @@ class BusinessCalendar:
         return tuple(sorted(spans))
 
     def _wall_to_us(self, day: dt.date, minute: int) -> int:
-        naive = dt.datetime(day.year, day.month, day.day) + dt.timedelta(minutes=minute)
+        # Wall-clock arithmetic on purpose: the zone resolves the local reading afterwards.
+        naive = dt.datetime(day.year, day.month, day.day) + dt.timedelta(minutes=minute)  # noqa: DTZ001
         return to_us(naive.replace(tzinfo=self.zone))
 
     def _offset_us(self, us: int) -> int:
