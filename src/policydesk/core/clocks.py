@@ -1,0 +1,363 @@
+"""SLA clocks: a pure function of (policy, ticket facts, events, as_of).
+
+Nothing here counts down on a timer. Every clock is recomputed from the ticket's timeline, so a
+deadline never drifts and each one can be explained step by step, clause by clause.
+
+Timeline rules (the policy chooses which apply to each clock):
+- A ticket starts ``new``; an agent touch (``touch_events``: reply, call, chat by default, RL14)
+  makes a new ticket ``open``; a customer reply returns a ``pending_customer`` ticket to ``open``.
+- A clock starts when the ticket is received or at the first touch; it is met by the next touch
+  after its start and/or by entering a status; it pauses while the ticket is in a paused status;
+  entering a cancelling status ends it with no verdict.
+- The target is chosen by the ticket's priority as of ``as_of`` (a priority change re-targets the
+  clock from its start, as Zammad does) and counted in the calendar of the target rule, else of
+  the account's contract, else the policy's default calendar.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from policydesk.core.calendar import BusinessCalendar, from_us, to_us
+from policydesk.core.errors import PolicyError
+from policydesk.core.facts import Event, Explanation, Step, TicketFacts
+from policydesk.core.policy import ClockModel, Policy, TargetRule, parse_clock_time
+from policydesk.core.triage import Triage, attributes_of, classify, contract_of, matches_attributes
+
+__all__ = ["ClockReport", "ClockResult", "evaluate", "fmt_instant"]
+
+_US_PER_MIN = 60_000_000
+
+
+@dataclass(slots=True)
+class ClockResult:
+    name: str
+    state: str  # not_started | running | paused | met | breached | cancelled | no_target
+    started_at: dt.datetime | None = None
+    due: dt.datetime | None = None
+    met_at: dt.datetime | None = None
+    breached: bool = False
+    remaining: dt.timedelta | None = None
+    calendar: str | None = None
+    paused: list[tuple[dt.datetime, dt.datetime | None]] = field(default_factory=list)
+    steps: Explanation = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class ClockReport:
+    priority: Triage
+    status: str
+    clocks: dict[str, ClockResult]
+
+    def breached(self) -> list[str]:
+        return [name for name, c in self.clocks.items() if c.breached]
+
+
+@dataclass(slots=True)
+class _Timeline:
+    """The ticket's history up to ``as_of`` in epoch microseconds."""
+
+    statuses: list[tuple[int, str]]  # (at, status entered), starting with (received, "new")
+    touches: list[int]
+    priority_changes: list[tuple[int, str]]
+
+
+def evaluate(
+    policy: Policy, facts: TicketFacts, events: Sequence[Event], as_of: dt.datetime
+) -> ClockReport:
+    """Every clock of ``policy`` for this ticket, as of ``as_of``."""
+    as_of_us = to_us(as_of)
+    timeline = _timeline(policy, facts, events, as_of_us)
+    triage = classify(policy, facts)
+    priority = triage.priority
+    if timeline.priority_changes:
+        at, priority = timeline.priority_changes[-1]
+        triage = Triage(priority, "", f"changed by an agent at {fmt_instant(policy, from_us(at))}")
+    if priority not in {p.name for p in policy.doc.priorities}:
+        raise PolicyError(f"priority {priority!r} is not one of the policy's priorities")
+    clocks: dict[str, ClockResult] = {
+        name: _clock(policy, name, model, facts, timeline, triage, as_of_us)
+        for name, model in policy.doc.clocks.items()
+    }
+    return ClockReport(priority=triage, status=timeline.statuses[-1][1], clocks=clocks)
+
+
+def fmt_instant(policy: Policy, t: dt.datetime) -> str:
+    local = t.astimezone(policy.calendar().zone)
+    return local.strftime("%a %Y-%m-%d %H:%M:%S %Z")
+
+
+def _timeline(
+    policy: Policy, facts: TicketFacts, events: Sequence[Event], as_of_us: int
+) -> _Timeline:
+    received = to_us(facts.received)
+    touch_types = set(policy.doc.touch_events)
+    status = "new"
+    statuses = [(received, status)]
+    touches: list[int] = []
+    changes: list[tuple[int, str]] = []
+    for ev in sorted(events, key=lambda e: e.at):
+        at = to_us(ev.at)
+        if at > as_of_us:
+            break
+        at = max(at, received)
+        new_status = status
+        if ev.type in touch_types:
+            touches.append(at)
+            if status == "new":
+                new_status = "open"
+        elif ev.type == "customer_reply" and status == "pending_customer":
+            new_status = "open"
+        elif ev.type == "status" and ev.status:
+            new_status = ev.status
+        elif ev.type == "priority" and ev.priority:
+            changes.append((at, ev.priority))
+        if new_status != status:
+            status = new_status
+            statuses.append((at, status))
+    return _Timeline(statuses, touches, changes)
+
+
+def _pick_target(
+    policy: Policy, name: str, model: ClockModel, facts: TicketFacts, priority: str
+) -> tuple[int, TargetRule] | None:
+    attrs = attributes_of(policy, facts)
+    contract = contract_of(policy, facts)
+    for j, rule in enumerate(model.targets):
+        if rule.priority and priority not in rule.priority:
+            continue
+        if rule.plan and facts.plan not in rule.plan:
+            continue
+        if rule.channel and facts.channel not in rule.channel:
+            continue
+        if rule.contract and contract not in rule.contract:
+            continue
+        if rule.attributes and not matches_attributes(rule.attributes, attrs):
+            continue
+        return j, rule
+    return None
+
+
+def _calendar(
+    policy: Policy,
+    rule: TargetRule,
+    facts: TicketFacts,
+    steps: Explanation,
+    path: tuple[str | int, ...],
+) -> BusinessCalendar:
+    if rule.calendar_hours is not None:
+        steps.append(Step("counted in calendar hours (around the clock)", policy.clause(*path)))
+        return policy.always_open
+    if rule.calendar:
+        steps.append(
+            Step(f"counted in calendar {rule.calendar!r}", policy.clause(*path, "calendar"))
+        )
+        return policy.calendar(rule.calendar)
+    if rule.cutoff and rule.cutoff.calendar:
+        name = rule.cutoff.calendar
+        steps.append(Step(f"counted in calendar {name!r}", policy.clause(*path, "cutoff")))
+        return policy.calendar(name)
+    contract = contract_of(policy, facts)
+    if contract and contract in policy.doc.contracts:
+        name = policy.doc.contracts[contract].calendar
+        steps.append(
+            Step(
+                f"counted in calendar {name!r} (contract {contract})",
+                policy.clause("contracts", contract),
+            )
+        )
+        return policy.calendar(name)
+    steps.append(Step(f"counted in the default calendar {policy.default_calendar!r}"))
+    return policy.calendar()
+
+
+def _budget_us(
+    policy: Policy,
+    rule: TargetRule,
+    cal: BusinessCalendar,
+    start: int,
+    steps: Explanation,
+    clause: str,
+) -> int:
+    """The target as open time on ``cal`` counted from ``start``."""
+    if rule.business_minutes is not None:
+        steps.append(Step(f"target {rule.business_minutes} business minutes", clause))
+        return rule.business_minutes * _US_PER_MIN
+    if rule.business_hours is not None:
+        steps.append(Step(f"target {rule.business_hours} business hours", clause))
+        return int(rule.business_hours * 60 * _US_PER_MIN)
+    if rule.calendar_hours is not None:
+        steps.append(Step(f"target {rule.calendar_hours} calendar hours", clause))
+        return int(rule.calendar_hours * 60 * _US_PER_MIN)
+    if rule.business_days is not None:
+        day = cal.standard_day
+        steps.append(
+            Step(f"target {rule.business_days} business days of {_hours(day)} each", clause)
+        )
+        return int(Decimal(day // dt.timedelta(microseconds=1)) * rule.business_days)
+    assert rule.cutoff is not None
+    cut = parse_clock_time(rule.cutoff.at)
+    local = from_us(start).astimezone(cal.zone)
+    on = local.date()
+    if cal.is_business_day(on) and local.time() <= cut:
+        why = f"received by the {rule.cutoff.at} cut-off on a business day: due by close that day"
+    else:
+        on = cal.next_business_day(on)
+        why = (
+            f"received after the {rule.cutoff.at} cut-off or on a closed day: "
+            f"due by close of the next business day ({on.isoformat()})"
+        )
+    close = cal.close_of_business(on)
+    assert close is not None
+    steps.append(Step(why, clause))
+    return cal.elapsed_us(start, to_us(close))
+
+
+def _hours(d: dt.timedelta) -> str:
+    minutes = int(d.total_seconds() // 60)
+    return f"{minutes // 60}h{minutes % 60:02d}" if minutes % 60 else f"{minutes // 60}h"
+
+
+def _clock(
+    policy: Policy,
+    name: str,
+    model: ClockModel,
+    facts: TicketFacts,
+    tl: _Timeline,
+    triage: Triage,
+    as_of: int,
+) -> ClockResult:
+    priority = triage.priority
+    result = ClockResult(name=name, state="not_started")
+    steps = result.steps
+    base: tuple[str | int, ...] = ("clocks", name)
+    # Start.
+    if model.starts == "received":
+        start = tl.statuses[0][0]
+        touch_from = 0
+        steps.append(Step(f"started when received, {_at(policy, start)}", policy.clause(*base)))
+    else:
+        if not tl.touches:
+            steps.append(
+                Step("starts at the first touch; none yet", policy.clause(*base, "starts"))
+            )
+            return result
+        start = tl.touches[0]
+        touch_from = 1
+        steps.append(
+            Step(
+                f"started at the first touch, {_at(policy, start)}", policy.clause(*base, "starts")
+            )
+        )
+    result.started_at = from_us(start)
+    # Target.
+    picked = _pick_target(policy, name, model, facts, priority)
+    if picked is None or picked[1].no_target:
+        clause = policy.clause(*base, "targets", picked[0]) if picked else policy.clause(*base)
+        steps.append(Step(f"no target for priority {priority}", clause))
+        result.state = "no_target"
+        return result
+    j, rule = picked
+    path = (*base, "targets", j)
+    clause = policy.clause(*path) + (f" ({rule.cite})" if rule.cite else "")
+    cal = _calendar(policy, rule, facts, steps, path)
+    result.calendar = cal.name
+    steps.append(Step(f"priority {priority}: {triage.reason}", triage.clause))
+    budget = _budget_us(policy, rule, cal, start, steps, clause)
+    # Walk the timeline from the start: running and paused stretches, until met or cancelled.
+    end_at: int | None = None
+    end_kind = ""
+    for at in tl.touches[touch_from:]:
+        if at >= start and model.met_on_touch:
+            end_at, end_kind = at, "met by an agent touch"
+            break
+    status_at_start = "new"
+    pauses: list[tuple[int, int | None]] = []
+    paused_since: int | None = None
+    for at, status in tl.statuses:
+        if at <= start:
+            status_at_start = status
+            continue
+        if end_at is not None and at >= end_at:
+            break
+        if status in model.met_on_status or status in model.cancelled_in:
+            kind = "met" if status in model.met_on_status else "cancelled"
+            end_at, end_kind = at, f"{kind}: status {status}"
+            break
+        if status in model.paused_in and paused_since is None:
+            paused_since = at
+        elif status not in model.paused_in and paused_since is not None:
+            pauses.append((paused_since, at))
+            paused_since = None
+    if status_at_start in model.cancelled_in:
+        steps.append(Step(f"cancelled: status {status_at_start} at start", policy.clause(*base)))
+        result.state = "cancelled"
+        return result
+    if status_at_start in model.paused_in and paused_since is None and not pauses:
+        paused_since = start
+    if paused_since is not None:
+        pauses.append((paused_since, end_at))
+    # Business time used in each running stretch until the budget is spent.
+    remaining = budget
+    due: int | None = None
+    cursor = start
+    open_pause: int | None = None
+    for p_start, p_end in pauses:
+        if end_at is not None and p_start >= end_at:
+            break
+        used = cal.elapsed_us(cursor, p_start)
+        if used >= remaining:
+            break
+        remaining -= used
+        paused_for = cal.elapsed_us(p_start, p_end) if p_end is not None else None
+        result.paused.append((from_us(p_start), from_us(p_end) if p_end is not None else None))
+        text = f"paused {_at(policy, p_start)}"
+        if p_end is not None:
+            gap = _hours(dt.timedelta(microseconds=paused_for or 0))
+            text += f" to {_at(policy, p_end)} ({gap} of open time)"
+        else:
+            text += ", still paused"
+        steps.append(Step(text, policy.clause(*base, "paused_in")))
+        if p_end is None:
+            open_pause = p_start
+            break
+        cursor = p_end
+    if open_pause is None:
+        due = cal.add_us(cursor, remaining)
+    if end_at is not None:
+        result.met_at = from_us(end_at)
+        if end_kind.startswith("cancelled"):
+            steps.append(
+                Step(f"{end_kind} at {_at(policy, end_at)}", policy.clause(*base, "cancelled_in"))
+            )
+            result.state = "cancelled"
+            result.due = from_us(due) if due is not None else None
+            result.met_at = None
+            return result
+        steps.append(Step(f"{end_kind} at {_at(policy, end_at)}", policy.clause(*base)))
+        result.due = from_us(due) if due is not None else None
+        result.breached = due is not None and end_at > due
+        result.state = "breached" if result.breached else "met"
+        if due is not None:
+            steps.append(
+                Step(f"due {_at(policy, due)}; {'late' if result.breached else 'in time'}")
+            )
+        return result
+    if due is None:
+        result.state = "paused"
+        result.remaining = dt.timedelta(microseconds=remaining)
+        steps.append(Step(f"{_hours(result.remaining)} of open time left when resumed"))
+        return result
+    result.due = from_us(due)
+    result.breached = as_of > due
+    result.state = "breached" if result.breached else "running"
+    result.remaining = dt.timedelta(microseconds=cal.elapsed_us(as_of, due))
+    steps.append(Step(f"due {_at(policy, due)} ({from_us(due).strftime('%Y-%m-%d %H:%M UTC')})"))
+    return result
+
+
+def _at(policy: Policy, us: int) -> str:
+    return fmt_instant(policy, from_us(us))

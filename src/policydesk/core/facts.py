@@ -1,0 +1,53 @@
+"""What the core is told about a ticket: its facts at intake and its timeline of events."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+__all__ = ["Attr", "Event", "Explanation", "Step", "TicketFacts"]
+
+Attr = bool | int | str
+
+
+@dataclass(frozen=True, slots=True)
+class TicketFacts:
+    """A ticket as received. ``priority`` None lets the policy's triage decide."""
+
+    received: dt.datetime
+    plan: str | None = None
+    priority: str | None = None
+    channel: str | None = None
+    subject: str = ""
+    body: str = ""
+    contract: str | None = None
+    attributes: Mapping[str, Attr] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One entry of a ticket's timeline.
+
+    ``type`` is one of: reply (an agent's public reply), call, chat, note (internal),
+    customer_reply, acknowledgement, status (with ``status``), priority (with ``priority``).
+    """
+
+    at: dt.datetime
+    type: str
+    status: str | None = None
+    priority: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One step of an explanation: what happened and the clause of the policy that made it so."""
+
+    text: str
+    clause: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.text} [{self.clause}]" if self.clause else self.text
+
+
+Explanation = list[Step]

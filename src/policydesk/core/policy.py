@@ -1,0 +1,508 @@
+"""The policy file: its schema, its loader, and the compiled policy the rest of the core runs.
+
+A policy is YAML validated by the pydantic models below (``policydesk policy schema`` exports
+them as JSON Schema for editors). A policy that does not validate is rejected whole, with every
+problem located as ``FILE:LINE:COLUMN``. Its version is the SHA-256 of its bytes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any, Literal, get_args
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+
+from policydesk.core.calendar import (
+    BusinessCalendar,
+    CalendarSpec,
+    Closure,
+    HolidaySource,
+    Opening,
+    Window,
+)
+from policydesk.core.errors import PolicyError
+from policydesk.core.located import (
+    Issue,
+    LocatedDocument,
+    LocatedError,
+    parse_located,
+    validate_located,
+)
+from policydesk.core.zones import load_zone
+
+__all__ = [
+    "CLOCK_NAMES",
+    "DEFAULT_CHANNELS",
+    "STATUSES",
+    "Policy",
+    "PolicyDoc",
+    "load_policy",
+    "parse_policy",
+    "parse_window",
+]
+
+Status = Literal["new", "open", "pending_customer", "mitigated", "resolved", "closed"]
+STATUSES: tuple[str, ...] = get_args(Status)
+ClockName = Literal["acknowledge", "first_response", "next_response", "resolve"]
+CLOCK_NAMES: tuple[str, ...] = get_args(ClockName)
+EventType = Literal[
+    "reply", "call", "chat", "note", "customer_reply", "status", "priority", "acknowledgement"
+]
+DEFAULT_CHANNELS = [
+    "email",
+    "phone",
+    "voicemail",
+    "chat",
+    "portal",
+    "contact_form",
+    "problem_report",
+    "monitoring",
+    "api",
+]
+WorkTime = Literal["in_hours", "out_of_hours", "holiday"]
+_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+DayKey = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun", "weekdays", "every_day"]
+_WINDOW = re.compile(r"([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)")
+_CLOCK_TIME = re.compile(r"([01]\d|2[0-3]):([0-5]\d)(?::([0-5]\d))?")
+Attr = bool | int | str
+
+
+def _listify(v: Any) -> Any:
+    return [v] if isinstance(v, str) else v
+
+
+Names = Annotated[list[str], BeforeValidator(_listify)]
+
+
+def parse_window(text: str) -> Window:
+    """``"08:30-17:00"`` → Window; an end at or before the start crosses midnight."""
+    m = _WINDOW.fullmatch(text)
+    if m is None:
+        raise ValueError(f"{text!r} is not a window; expected HH:MM-HH:MM such as '09:00-17:00'")
+    start = int(m[1]) * 60 + int(m[2])
+    end = int(m[3]) * 60 + int(m[4])
+    if end > 24 * 60:
+        raise ValueError(f"{text!r}: a window ends at 24:00 at the latest")
+    if end <= start:
+        end += 24 * 60
+    return Window(start, end)
+
+
+def parse_clock_time(text: str) -> dt.time:
+    m = _CLOCK_TIME.fullmatch(text)
+    if m is None:
+        raise ValueError(f"{text!r} is not a time of day; expected HH:MM such as '15:00'")
+    return dt.time(int(m[1]), int(m[2]), int(m[3] or 0))
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class Cited(_Model):
+    cite: str = Field("", description="Requirement IDs this clause implements, e.g. 'EC2'.")
+    note: str = ""
+
+
+# ----- calendars -------------------------------------------------------------------------------
+
+
+class HolidaysModel(_Model):
+    country: str = Field(description="ISO 3166 country code known to the `holidays` package.")
+    subdiv: str | None = None
+    categories: list[str] = []
+
+    @model_validator(mode="after")
+    def _known(self) -> HolidaysModel:
+        try:
+            self.source().validate()
+        except PolicyError as exc:
+            raise ValueError(str(exc)) from None
+        return self
+
+    def source(self) -> HolidaySource:
+        return HolidaySource(self.country, self.subdiv, tuple(self.categories))
+
+
+class DatedWindow(_Model):
+    date: dt.date
+    hours: str | None = Field(None, description="HH:MM-HH:MM; omitted = the whole day.")
+    reason: str = ""
+
+    @field_validator("hours")
+    @classmethod
+    def _window(cls, v: str | None) -> str | None:
+        if v is not None:
+            parse_window(v)
+        return v
+
+
+class CalendarModel(_Model):
+    zone: str = Field(description="IANA time zone, e.g. America/Los_Angeles.")
+    default: bool = False
+    always_open: bool = False
+    hours: dict[DayKey, list[str]] = Field(
+        {}, description="Open windows per day: mon..sun, weekdays (mon-fri), every_day."
+    )
+    holidays: HolidaysModel | None = None
+    closures: list[DatedWindow] = []
+    openings: list[DatedWindow] = []
+    standard_day_minutes: int | None = Field(None, gt=0)
+    cite: str = ""
+
+    @field_validator("zone")
+    @classmethod
+    def _zone(cls, v: str) -> str:
+        try:
+            load_zone(v)
+        except PolicyError as exc:
+            raise ValueError(str(exc)) from None
+        return v
+
+    @field_validator("hours")
+    @classmethod
+    def _windows(cls, v: dict[str, list[str]]) -> dict[str, list[str]]:
+        for windows in v.values():
+            for w in windows:
+                parse_window(w)
+        return v
+
+    @model_validator(mode="after")
+    def _shape(self) -> CalendarModel:
+        if self.always_open == bool(self.hours):
+            raise ValueError("give either `always_open: true` or `hours`, not both or neither")
+        for o in self.openings:
+            if o.hours is None:
+                raise ValueError(f"opening on {o.date} needs `hours`")
+        return self
+
+    def spec(self, name: str) -> CalendarSpec:
+        weekly: list[list[Window]] = [[] for _ in range(7)]
+        if self.always_open:
+            weekly = [[Window(0, 24 * 60)] for _ in range(7)]
+        for key, windows in self.hours.items():
+            days = range(5) if key == "weekdays" else range(7) if key == "every_day" else None
+            for i in days if days is not None else [_DAYS.index(key)]:
+                weekly[i].extend(parse_window(w) for w in windows)
+        std = self.standard_day_minutes
+        return CalendarSpec(
+            zone=self.zone,
+            weekly=tuple(tuple(sorted(d, key=lambda w: w.start)) for d in weekly),
+            holidays=self.holidays.source() if self.holidays else None,
+            closures=tuple(
+                Closure(c.date, parse_window(c.hours) if c.hours else None, c.reason)
+                for c in self.closures
+            ),
+            openings=tuple(
+                Opening(o.date, parse_window(o.hours or ""), o.reason) for o in self.openings
+            ),
+            standard_day=dt.timedelta(minutes=std) if std else None,
+            name=name,
+        )
+
+
+# ----- accounts, triage ------------------------------------------------------------------------
+
+
+class ContractModel(Cited):
+    calendar: str = Field(description="The calendar clocks count in under this contract.")
+
+
+class PlanModel(Cited):
+    contract: str | None = None
+    attributes: dict[str, Attr] = {}
+    description: str = ""
+
+
+class TriageRule(Cited):
+    phrases: list[str] = Field([], description="Any of these phrases in subject or body.")
+    plan: Names = []
+    attributes: dict[str, Attr] = {}
+    channel: Names = []
+    outside_hours: str | None = Field(None, description="Received while this calendar is closed.")
+
+    @model_validator(mode="after")
+    def _some_condition(self) -> TriageRule:
+        if not (self.phrases or self.plan or self.attributes or self.channel or self.outside_hours):
+            raise ValueError("a rule needs at least one condition")
+        return self
+
+
+class PriorityModel(Cited):
+    name: str
+    definition: str = ""
+    rules: list[TriageRule] = []
+
+
+# ----- clocks ----------------------------------------------------------------------------------
+
+
+class CutoffModel(_Model):
+    at: str = Field(description="Local time of day; received at or before it counts that day.")
+    calendar: str | None = None
+
+    @field_validator("at")
+    @classmethod
+    def _time(cls, v: str) -> str:
+        parse_clock_time(v)
+        return v
+
+
+class TargetRule(Cited):
+    priority: Names = []
+    plan: Names = []
+    channel: Names = []
+    contract: Names = []
+    attributes: dict[str, Attr] = {}
+    business_minutes: int | None = Field(None, gt=0)
+    business_hours: Decimal | None = Field(None, gt=0)
+    business_days: Decimal | None = Field(None, gt=0)
+    calendar_hours: Decimal | None = Field(None, gt=0)
+    cutoff: CutoffModel | None = None
+    no_target: bool = False
+    calendar: str | None = Field(None, description="Count in this calendar, not the contract's.")
+
+    @model_validator(mode="after")
+    def _one_target(self) -> TargetRule:
+        given = [
+            name
+            for name in (
+                "business_minutes",
+                "business_hours",
+                "business_days",
+                "calendar_hours",
+                "cutoff",
+            )
+            if getattr(self, name) is not None
+        ] + (["no_target"] if self.no_target else [])
+        if len(given) != 1:
+            raise ValueError(
+                "give exactly one of business_minutes, business_hours, business_days, "
+                f"calendar_hours, cutoff, no_target (got {', '.join(given) or 'none'})"
+            )
+        return self
+
+
+class ClockModel(Cited):
+    starts: Literal["received", "first_touch"] = "received"
+    met_on_touch: bool = Field(False, description="The next agent touch after the start meets it.")
+    met_on_status: list[Status] = []
+    paused_in: list[Status] = []
+    cancelled_in: list[Status] = Field([], description="Entering these stops it with no verdict.")
+    targets: list[TargetRule] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _can_end(self) -> ClockModel:
+        if not (self.met_on_touch or self.met_on_status):
+            raise ValueError("a clock needs `met_on_touch: true` or `met_on_status`")
+        return self
+
+
+# ----- billing ---------------------------------------------------------------------------------
+
+
+class BillingRule(Cited):
+    kind: Names = []
+    requester_trained: bool | None = None
+    when: list[WorkTime] = []
+    billable: bool = True
+    rate: str | None = None
+
+    @model_validator(mode="after")
+    def _rate(self) -> BillingRule:
+        if self.billable and self.rate is None:
+            raise ValueError("a billable rule needs `rate`")
+        if not self.billable and self.rate is not None:
+            raise ValueError("a rule with `billable: false` takes no `rate`")
+        return self
+
+
+class MeetingsModel(Cited):
+    free_cancellations: int = Field(1, ge=0)
+    notice_hours: Decimal = Field(ge=0)
+    fee_hours: Decimal = Field(gt=0)
+    rate: str
+
+
+class BillingModel(Cited):
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    calendar: str | None = None
+    increment_minutes: int = Field(gt=0)
+    rates: dict[str, Decimal]
+    work_kinds: list[str] = Field(min_length=1)
+    rules: list[BillingRule] = Field(min_length=1)
+    meetings: MeetingsModel | None = None
+
+    @field_validator("rates")
+    @classmethod
+    def _money(cls, v: dict[str, Decimal]) -> dict[str, Decimal]:
+        for name, amount in v.items():
+            if amount < 0 or amount != amount.quantize(Decimal("0.01")):
+                raise ValueError(f"rate {name!r}: {amount} is not an amount with two decimals")
+        return v
+
+
+class PolicyDoc(_Model):
+    """The whole policy file."""
+
+    name: str
+    description: str = ""
+    source: str = ""
+    calendars: dict[str, CalendarModel] = Field(min_length=1)
+    contracts: dict[str, ContractModel] = {}
+    plans: dict[str, PlanModel] = {}
+    channels: list[str] = Field(default_factory=lambda: list(DEFAULT_CHANNELS))
+    touch_events: list[EventType] = Field(
+        default_factory=lambda: ["reply", "call", "chat"],  # type: ignore[arg-type]
+        description="Agent events that count as a touch (a response of any kind).",
+    )
+    priorities: list[PriorityModel] = Field(min_length=1, description="Highest first.")
+    default_priority: str
+    clocks: dict[ClockName, ClockModel] = {}
+    billing: BillingModel | None = None
+
+
+# ----- the compiled policy ---------------------------------------------------------------------
+
+
+@dataclass
+class Policy:
+    """A validated policy, with its calendars built and every clause locatable."""
+
+    doc: PolicyDoc
+    version: str
+    file: str
+    located: LocatedDocument
+    calendars: dict[str, BusinessCalendar]
+    default_calendar: str
+    always_open: BusinessCalendar
+    _priority_rank: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._priority_rank = {p.name: i for i, p in enumerate(self.doc.priorities)}
+
+    @property
+    def zone_name(self) -> str:
+        return self.doc.calendars[self.default_calendar].zone
+
+    def calendar(self, name: str | None = None) -> BusinessCalendar:
+        return self.calendars[name or self.default_calendar]
+
+    def priority_rank(self, name: str) -> int:
+        """0 for the most urgent priority."""
+        return self._priority_rank[name]
+
+    def clause(self, *path: str | int) -> str:
+        """Name a clause by its path and line: ``clocks.resolve.targets[0] (line 41)``."""
+        text = ""
+        for p in path:
+            text += f"[{p}]" if isinstance(p, int) else (f".{p}" if text else p)
+        line, _ = self.located.where(path)
+        return f"{text} (line {line})"
+
+
+def load_policy(path: str | Path) -> Policy:
+    """Read and validate a policy file; raises ``LocatedError`` listing every problem."""
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+    except OSError as exc:
+        raise LocatedError([Issue(str(p), 1, 1, f"cannot read: {exc.strerror}")]) from None
+    return parse_policy(raw, str(p))
+
+
+def parse_policy(raw: bytes | str, file: str = "<policy>") -> Policy:
+    data = raw.encode() if isinstance(raw, str) else raw
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise LocatedError([Issue(file, 1, 1, f"not UTF-8 text: {exc.reason}")]) from None
+    located = parse_located(text, file)
+    if not isinstance(located.data, dict):
+        raise LocatedError([Issue(file, 1, 1, "a policy is a mapping of keys (name, calendars…)")])
+    doc = validate_located(PolicyDoc, located)
+    issues = [located.issue(path, msg) for path, msg in _reference_problems(doc)]
+    if issues:
+        raise LocatedError(issues)
+    calendars = {name: BusinessCalendar(c.spec(name)) for name, c in doc.calendars.items()}
+    defaults = [n for n, c in doc.calendars.items() if c.default] or list(doc.calendars)[:1]
+    zone = doc.calendars[defaults[0]].zone
+    return Policy(
+        doc=doc,
+        version=hashlib.sha256(data).hexdigest(),
+        file=file,
+        located=located,
+        calendars=calendars,
+        default_calendar=defaults[0],
+        always_open=BusinessCalendar(CalendarSpec.always_open(zone, name="calendar hours")),
+    )
+
+
+Problem = tuple[tuple[str | int, ...], str]
+
+
+def _reference_problems(doc: PolicyDoc) -> list[Problem]:
+    """Names that point at nothing, and other rules that span several parts of the file."""
+    out: list[Problem] = []
+    cals, plans, contracts = set(doc.calendars), set(doc.plans), set(doc.contracts)
+    prios, channels = [p.name for p in doc.priorities], set(doc.channels)
+
+    def check(
+        path: tuple[str | int, ...], names: Iterable[str], known: set[str], what: str
+    ) -> None:
+        for n in names:
+            if n not in known:
+                out.append((path, f"unknown {what} {n!r}; expected one of: {_list(known)}"))
+
+    defaults = [n for n, c in doc.calendars.items() if c.default]
+    if len(doc.calendars) > 1 and len(defaults) != 1:
+        out.append((("calendars",), "mark exactly one calendar `default: true`"))
+    for name, contract in doc.contracts.items():
+        check(("contracts", name, "calendar"), [contract.calendar], cals, "calendar")
+    for name, plan in doc.plans.items():
+        check(
+            ("plans", name, "contract"),
+            [plan.contract] if plan.contract else [],
+            contracts,
+            "contract",
+        )
+    if len(set(prios)) != len(prios):
+        out.append((("priorities",), "priority names must be unique"))
+    check(("default_priority",), [doc.default_priority], set(prios), "priority")
+    for i, prio in enumerate(doc.priorities):
+        for j, rule in enumerate(prio.rules):
+            at: tuple[str | int, ...] = ("priorities", i, "rules", j)
+            check((*at, "plan"), rule.plan, plans, "plan")
+            check((*at, "channel"), rule.channel, channels, "channel")
+            hours = [rule.outside_hours] if rule.outside_hours else []
+            check((*at, "outside_hours"), hours, cals, "calendar")
+    for cname, clock in doc.clocks.items():
+        for j, t in enumerate(clock.targets):
+            at = ("clocks", cname, "targets", j)
+            check((*at, "priority"), t.priority, set(prios), "priority")
+            check((*at, "plan"), t.plan, plans, "plan")
+            check((*at, "channel"), t.channel, channels, "channel")
+            check((*at, "contract"), t.contract, contracts, "contract")
+            check((*at, "calendar"), [t.calendar] if t.calendar else [], cals, "calendar")
+            if t.cutoff and t.cutoff.calendar:
+                check((*at, "cutoff", "calendar"), [t.cutoff.calendar], cals, "calendar")
+    if doc.billing:
+        b = doc.billing
+        check(("billing", "calendar"), [b.calendar] if b.calendar else [], cals, "calendar")
+        for j, brule in enumerate(b.rules):
+            at = ("billing", "rules", j)
+            check((*at, "kind"), brule.kind, set(b.work_kinds), "work kind")
+            check((*at, "rate"), [brule.rate] if brule.rate else [], set(b.rates), "rate")
+        if b.meetings:
+            check(("billing", "meetings", "rate"), [b.meetings.rate], set(b.rates), "rate")
+    return out
+
+
+def _list(names: Iterable[str]) -> str:
+    return ", ".join(sorted(names)) or "(none defined)"

@@ -1,0 +1,100 @@
+"""Triage: which priority a ticket gets, and the rule that decided it."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from policydesk.core.facts import Attr, TicketFacts
+from policydesk.core.policy import Policy, TriageRule
+
+__all__ = ["Triage", "attributes_of", "classify", "contract_of", "matches_attributes"]
+
+
+@dataclass(frozen=True, slots=True)
+class Triage:
+    priority: str
+    clause: str
+    reason: str
+
+
+def attributes_of(policy: Policy, facts: TicketFacts) -> dict[str, Attr]:
+    """The plan's attributes, overridden by the ticket's own."""
+    plan = policy.doc.plans.get(facts.plan or "")
+    merged: dict[str, Attr] = dict(plan.attributes) if plan else {}
+    merged.update(facts.attributes)
+    return merged
+
+
+def contract_of(policy: Policy, facts: TicketFacts) -> str | None:
+    if facts.contract:
+        return facts.contract
+    plan = policy.doc.plans.get(facts.plan or "")
+    return plan.contract if plan else None
+
+
+def matches_attributes(wanted: Mapping[str, Attr], have: Mapping[str, Attr]) -> bool:
+    return all(have.get(k, False) == v for k, v in wanted.items())
+
+
+def _normalise(text: str) -> str:
+    return " ".join(text.replace("’", "'").lower().split())
+
+
+_PATTERNS: dict[str, re.Pattern[str]] = {}
+
+
+def _phrase(phrase: str) -> re.Pattern[str]:
+    pattern = _PATTERNS.get(phrase)
+    if pattern is None:
+        pattern = re.compile(r"(?<!\w)" + re.escape(_normalise(phrase)) + r"(?!\w)")
+        _PATTERNS[phrase] = pattern
+    return pattern
+
+
+def _rule_reason(
+    policy: Policy, rule: TriageRule, facts: TicketFacts, text: str, attrs: Mapping[str, Attr]
+) -> str | None:
+    """Why ``rule`` matches ``facts``, or None when it does not."""
+    reasons: list[str] = []
+    if rule.phrases:
+        hit = next((p for p in rule.phrases if _phrase(p).search(text)), None)
+        if hit is None:
+            return None
+        reasons.append(f"mentions {hit!r}")
+    if rule.plan:
+        if facts.plan not in rule.plan:
+            return None
+        reasons.append(f"plan {facts.plan}")
+    if rule.attributes:
+        if not matches_attributes(rule.attributes, attrs):
+            return None
+        reasons.append(", ".join(f"{k}={v}" for k, v in rule.attributes.items()))
+    if rule.channel:
+        if facts.channel not in rule.channel:
+            return None
+        reasons.append(f"channel {facts.channel}")
+    if rule.outside_hours:
+        if policy.calendar(rule.outside_hours).is_open(facts.received):
+            return None
+        reasons.append(f"received outside {rule.outside_hours} hours")
+    return "; ".join(reasons)
+
+
+def classify(policy: Policy, facts: TicketFacts) -> Triage:
+    """The first priority (most urgent first) with a matching rule, else the default.
+
+    A priority given in ``facts`` is kept as it is (an agent or the requester chose it).
+    """
+    if facts.priority is not None:
+        return Triage(facts.priority, "", "given on the ticket")
+    text = _normalise(f"{facts.subject}\n{facts.body}")
+    attrs = attributes_of(policy, facts)
+    for i, prio in enumerate(policy.doc.priorities):
+        for j, rule in enumerate(prio.rules):
+            reason = _rule_reason(policy, rule, facts, text, attrs)
+            if reason is not None:
+                cite = f" ({rule.cite})" if rule.cite else ""
+                return Triage(prio.name, policy.clause("priorities", i, "rules", j), reason + cite)
+    return Triage(policy.doc.default_priority, policy.clause("default_priority"), "no rule matched")
