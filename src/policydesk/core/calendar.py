@@ -322,7 +322,8 @@ class BusinessCalendar:
                 continue
             s = ix.np_starts[i]
             target = ix.np_cum_before[i] + np.maximum(starts - s, 0) + durations
-            j = np.searchsorted(ix.np_cum_after, target, side="left")
+            # Never before the period the start counts from (as ``bisect_left(..., i)`` in add_us).
+            j = np.maximum(np.searchsorted(ix.np_cum_after, target, side="left"), i)
             if int(j.max()) == len(ix.ends):
                 ix = self._grow_forward()
                 continue
@@ -420,6 +421,11 @@ class BusinessCalendar:
         for c in self._closures.get(day, ()):
             if c.window is not None:
                 spans = _subtract(spans, self._wall_span(day, c.window))
+        # A part-day closure of the day before may cross midnight into this day's windows.
+        previous = day - dt.timedelta(days=1)
+        for c in self._closures.get(previous, ()):
+            if c.window is not None:
+                spans = _subtract(spans, self._wall_span(previous, c.window))
         # A whole-day closure also ends the previous evening's window at midnight.
         following = day + dt.timedelta(days=1)
         if self.closure(following) is not None:

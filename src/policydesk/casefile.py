@@ -1,0 +1,254 @@
+"""Case files: a policy author's tests of a policy, run with ``policydesk policy test``.
+
+A case gives a ticket and its events, a time entry, or an account's meetings, and the outcomes it
+expects; only the keys given are checked. Instants compare as instants whatever their offsets.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+from policydesk.core.billing import Meeting, WorkEntry, meeting_fees, price_work
+from policydesk.core.clocks import ClockReport, evaluate
+from policydesk.core.facts import Attr, Event, TicketFacts
+from policydesk.core.located import Issue, LocatedError, parse_located, validate_located
+from policydesk.core.policy import CLOCK_NAMES, STATUSES, Policy
+
+__all__ = ["CaseFile", "CaseResult", "load_cases", "run_case", "run_cases"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TicketIn(_Model):
+    received: AwareDatetime
+    plan: str | None = None
+    priority: str | None = None
+    channel: str | None = None
+    subject: str = ""
+    body: str = ""
+    contract: str | None = None
+    attributes: dict[str, Attr] = {}
+
+
+EventKind = Literal[
+    "reply", "call", "chat", "note", "customer_reply", "status", "priority", "acknowledgement"
+]
+
+
+class EventIn(_Model):
+    at: AwareDatetime
+    type: EventKind
+    status: str | None = None
+    priority: str | None = None
+
+    @model_validator(mode="after")
+    def _payload(self) -> EventIn:
+        if self.type == "status" and self.status is None:
+            raise ValueError("a status event needs `status`")
+        if self.type == "priority" and self.priority is None:
+            raise ValueError("a priority event needs `priority`")
+        return self
+
+
+class WorkIn(_Model):
+    start: AwareDatetime
+    minutes: int = Field(ge=0)
+    kind: str
+    requester_trained: bool = False
+
+
+class MeetingIn(_Model):
+    scheduled_for: AwareDatetime
+    cancelled_at: AwareDatetime | None = None
+
+
+class Expect(_Model):
+    priority: str | None = None
+    status: str | None = None
+    acknowledge_by: AwareDatetime | None = None
+    first_response_by: AwareDatetime | None = None
+    next_response_by: AwareDatetime | None = None
+    resolve_by: AwareDatetime | None = None
+    breached: list[str] | None = None
+    met: list[str] | None = None
+    billable: bool | None = None
+    billable_minutes: int | None = None
+    rate: Decimal | None = None
+    amount: Decimal | None = None
+    fees: list[Decimal] | None = None
+
+
+class Case(_Model):
+    name: str
+    ticket: TicketIn | None = None
+    events: list[EventIn] = []
+    as_of: AwareDatetime | None = None
+    work: WorkIn | None = None
+    meetings: list[MeetingIn] | None = None
+    expect: Expect
+
+    @model_validator(mode="after")
+    def _one_subject(self) -> Case:
+        given = [k for k in ("ticket", "work", "meetings") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(f"give exactly one of ticket, work, meetings (got {given or 'none'})")
+        if not self.expect.model_fields_set:
+            raise ValueError("`expect` checks nothing; give at least one expected outcome")
+        return self
+
+
+class CaseFile(_Model):
+    cases: list[Case] = Field(min_length=1)
+
+
+@dataclass
+class CaseResult:
+    name: str
+    passed: bool
+    expected: dict[str, Any]
+    actual: dict[str, Any]
+    explanation: list[str] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+
+
+def load_cases(path: str | Path, policy: Policy) -> CaseFile:
+    """Read a case file and check every name in it against ``policy``."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise LocatedError([Issue(str(p), 1, 1, f"cannot read: {exc}")]) from None
+    doc = parse_located(text, str(p))
+    cases = validate_located(CaseFile, doc)
+    issues: list[Issue] = []
+    prios = {x.name for x in policy.doc.priorities}
+    kinds = set(policy.doc.billing.work_kinds) if policy.doc.billing else set()
+
+    def need(path: tuple[str | int, ...], value: str | None, known: set[str], what: str) -> None:
+        if value is not None and value not in known:
+            options = ", ".join(sorted(known)) or "(none in this policy)"
+            issues.append(doc.issue(path, f"unknown {what} {value!r}; expected one of: {options}"))
+
+    for i, case in enumerate(cases.cases):
+        at: tuple[str | int, ...] = ("cases", i)
+        if case.ticket:
+            t = case.ticket
+            need((*at, "ticket", "plan"), t.plan, set(policy.doc.plans), "plan")
+            need((*at, "ticket", "priority"), t.priority, prios, "priority")
+            need((*at, "ticket", "channel"), t.channel, set(policy.doc.channels), "channel")
+            need((*at, "ticket", "contract"), t.contract, set(policy.doc.contracts), "contract")
+        for j, ev in enumerate(case.events):
+            need((*at, "events", j, "status"), ev.status, set(STATUSES), "status")
+            need((*at, "events", j, "priority"), ev.priority, prios, "priority")
+        if case.work:
+            need((*at, "work", "kind"), case.work.kind, kinds, "work kind")
+        need((*at, "expect", "priority"), case.expect.priority, prios, "priority")
+        for key in ("breached", "met"):
+            for j, name in enumerate(getattr(case.expect, key) or []):
+                need((*at, "expect", key, j), name, set(policy.doc.clocks), "clock")
+        for name in CLOCK_NAMES:
+            key = f"{name}_by"
+            if key in case.expect.model_fields_set and name not in policy.doc.clocks:
+                issues.append(doc.issue((*at, "expect", key), f"the policy has no {name} clock"))
+    if issues:
+        raise LocatedError(issues)
+    return cases
+
+
+def run_cases(policy: Policy, cases: CaseFile) -> list[CaseResult]:
+    return [run_case(policy, c) for c in cases.cases]
+
+
+def run_case(policy: Policy, case: Case) -> CaseResult:
+    expected = case.expect.model_dump(mode="python", include=case.expect.model_fields_set)
+    actual: dict[str, Any] = {}
+    explanation: list[str] = []
+    if case.ticket is not None:
+        actual, explanation = _run_ticket(policy, case)
+    elif case.work is not None:
+        w = case.work
+        charge = price_work(policy, WorkEntry(w.start, w.minutes, w.kind, w.requester_trained))
+        actual = {
+            "billable": charge.billable,
+            "billable_minutes": charge.billable_minutes,
+            "rate": charge.rate,
+            "amount": charge.amount,
+        }
+        explanation = [f"{charge.when}: {charge.reason} [{charge.clause}]"]
+    elif case.meetings is not None:
+        fees = meeting_fees(
+            policy, [Meeting(m.scheduled_for, m.cancelled_at) for m in case.meetings]
+        )
+        actual = {"fees": [f.fee for f in fees]}
+        explanation = [
+            f"meeting {i + 1}: {f.fee} ({f.reason}) [{f.clause}]" for i, f in enumerate(fees)
+        ]
+    failures = [
+        f"{key}: expected {_show(want)}, got {_show(actual.get(key))}"
+        for key, want in expected.items()
+        if not _same(want, actual.get(key))
+    ]
+    shown = {k: actual.get(k) for k in expected}
+    return CaseResult(case.name, not failures, expected, shown, explanation, failures)
+
+
+def _run_ticket(policy: Policy, case: Case) -> tuple[dict[str, Any], list[str]]:
+    t = case.ticket
+    assert t is not None
+    facts = TicketFacts(
+        received=t.received,
+        plan=t.plan,
+        priority=t.priority,
+        channel=t.channel,
+        subject=t.subject,
+        body=t.body,
+        contract=t.contract,
+        attributes=t.attributes,
+    )
+    events = [Event(e.at, e.type, e.status, e.priority) for e in case.events]
+    as_of = case.as_of or max([t.received, *(e.at for e in case.events)])
+    report = evaluate(policy, facts, events, as_of)
+    actual: dict[str, Any] = {
+        "priority": report.priority.priority,
+        "status": report.status,
+        "breached": sorted(report.breached()),
+        "met": sorted(n for n, c in report.clocks.items() if c.met_at and c.state != "cancelled"),
+    }
+    for name in CLOCK_NAMES:
+        clock = report.clocks.get(name)
+        actual[f"{name}_by"] = clock.due if clock else None
+    return actual, _explain(report)
+
+
+def _explain(report: ClockReport) -> list[str]:
+    lines = [f"priority {report.priority.priority}: {report.priority.reason}"]
+    for name, clock in report.clocks.items():
+        lines.append(f"{name}: {clock.state}")
+        lines.extend(f"  - {step}" for step in clock.steps)
+    return lines
+
+
+def _same(want: Any, got: Any) -> bool:
+    if isinstance(want, list) and isinstance(got, list) and not want and not got:
+        return True
+    if isinstance(want, list) and want and isinstance(want[0], str) and isinstance(got, list):
+        return sorted(want) == sorted(got)
+    return bool(want == got)
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, list):
+        return "[" + ", ".join(_show(v) for v in value) + "]"
+    if value is None:
+        return "none"
+    return str(value)

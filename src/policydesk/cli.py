@@ -1,0 +1,203 @@
+"""The ``policydesk`` command: check, test and explain policies.
+
+Exit codes: 0 success, 1 a case failed, 2 the input is invalid (with a located message).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from policydesk.casefile import CaseResult, load_cases, run_cases
+from policydesk.core.calendar import to_us
+from policydesk.core.clocks import evaluate, fmt_instant
+from policydesk.core.errors import CalendarError, PolicyError
+from policydesk.core.facts import TicketFacts
+from policydesk.core.located import LocatedError
+from policydesk.core.policy import Policy, PolicyDoc, load_policy
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+policy_app = typer.Typer(no_args_is_help=True, help="Check, test and export policies.")
+sla_app = typer.Typer(no_args_is_help=True, help="Explain SLA clocks.")
+app.add_typer(policy_app, name="policy")
+app.add_typer(sla_app, name="sla")
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+T = TypeVar("T")
+
+
+def _guard(fn: Callable[[], T]) -> T:
+    """Run ``fn``; turn invalid input into located messages on stderr and exit code 2."""
+    try:
+        return fn()
+    except LocatedError as exc:
+        for issue in exc.issues:
+            err.print(str(issue), markup=False)
+        raise typer.Exit(2) from None
+    except (PolicyError, CalendarError) as exc:
+        err.print(f"error: {exc}", markup=False)
+        raise typer.Exit(2) from None
+
+
+PolicyOpt = Annotated[Path, typer.Option("--policy", "-p", help="The policy file (YAML).")]
+
+
+@policy_app.command("check")
+def policy_check(policy: Annotated[Path, typer.Argument(help="The policy file (YAML).")]) -> None:
+    """Validate a policy; print its version and what it defines."""
+    p = _guard(lambda: load_policy(policy))
+    d = p.doc
+    out.print(f"{policy}: ok — {d.name}", markup=False)
+    out.print(f"  version   {p.version}")
+    out.print(f"  calendars {', '.join(d.calendars)} (default {p.default_calendar})")
+    out.print(f"  priorities {', '.join(x.name for x in d.priorities)}")
+    out.print(f"  clocks    {', '.join(d.clocks) or '(none)'}")
+    out.print(f"  billing   {'yes' if d.billing else 'no'}")
+
+
+@policy_app.command("schema")
+def policy_schema() -> None:
+    """Print the policy file's JSON Schema (for editor completion)."""
+    schema = PolicyDoc.model_json_schema(mode="validation")
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "Policydesk policy"
+    sys.stdout.write(json.dumps(schema, indent=2) + "\n")
+
+
+@policy_app.command("test")
+def policy_test(
+    cases: Annotated[Path, typer.Argument(help="The case file (YAML).")],
+    policy: PolicyOpt,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Run a case file against a policy. Exit 0 all pass, 1 any fails, 2 invalid input."""
+    p = _guard(lambda: load_policy(policy))
+    case_file = _guard(lambda: load_cases(cases, p))
+    results = _guard(lambda: run_cases(p, case_file))
+    failed = sum(not r.passed for r in results)
+    if as_json:
+        doc = {
+            "cases": [
+                {
+                    "name": r.name,
+                    "passed": r.passed,
+                    "expected": _jsonable(r.expected),
+                    "actual": _jsonable(r.actual),
+                    "explanation": r.explanation,
+                }
+                for r in results
+            ],
+            "passed": len(results) - failed,
+            "failed": failed,
+        }
+        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+    else:
+        _print_results(results, p)
+    raise typer.Exit(1 if failed else 0)
+
+
+def _print_results(results: list[CaseResult], p: Policy) -> None:
+    table = Table(title=f"{p.doc.name} ({p.version[:12]})", show_lines=False)
+    table.add_column("", width=4)
+    table.add_column("case")
+    for r in results:
+        table.add_row("[green]ok[/]" if r.passed else "[red]FAIL[/]", r.name)
+    out.print(table)
+    for r in results:
+        if r.passed:
+            continue
+        out.print(f"\n[red]FAIL[/] {r.name}")
+        for f in r.failures:
+            out.print(f"  {f}", markup=False)
+        for line in r.explanation:
+            out.print(f"    {line}", markup=False)
+    failed = sum(not r.passed for r in results)
+    out.print(f"\n{len(results) - failed} passed, {failed} failed")
+
+
+@sla_app.command("explain")
+def sla_explain(
+    policy: PolicyOpt,
+    received: Annotated[str, typer.Option(help="When received, ISO 8601 with an offset.")],
+    plan: Annotated[str | None, typer.Option(help="The account's plan.")] = None,
+    priority: Annotated[str | None, typer.Option(help="Omit to let triage decide.")] = None,
+    channel: Annotated[str | None, typer.Option()] = None,
+    subject: Annotated[str, typer.Option()] = "",
+    body: Annotated[str, typer.Option()] = "",
+    contract: Annotated[str | None, typer.Option()] = None,
+) -> None:
+    """Print each clock's due time in the policy's zone and in UTC, with the steps."""
+    p = _guard(lambda: load_policy(policy))
+    when = _guard(lambda: _instant("--received", received))
+    facts = TicketFacts(
+        received=when,
+        plan=plan,
+        priority=priority,
+        channel=channel,
+        subject=subject,
+        body=body,
+        contract=contract,
+    )
+    _guard(lambda: _check_names(p, facts))
+    report = _guard(lambda: evaluate(p, facts, [], when))
+    out.print(f"[bold]{p.doc.name}[/] (version {p.version[:12]})")
+    out.print(f"received  {fmt_instant(p, when)}  ({_utc(when)})", markup=False)
+    tri = report.priority
+    out.print(f"priority  {tri.priority}: {tri.reason} {tri.clause}", markup=False)
+    for name, clock in report.clocks.items():
+        due = f"{fmt_instant(p, clock.due)}  ({_utc(clock.due)})" if clock.due else "no target"
+        out.print(f"\n[bold]{name}[/]: {due}")
+        for step in clock.steps:
+            out.print(f"  - {step}", markup=False)
+
+
+def _check_names(p: Policy, facts: TicketFacts) -> None:
+    d = p.doc
+    for flag, value, known in (
+        ("--plan", facts.plan, set(d.plans)),
+        ("--priority", facts.priority, {x.name for x in d.priorities}),
+        ("--channel", facts.channel, set(d.channels)),
+        ("--contract", facts.contract, set(d.contracts)),
+    ):
+        if value is not None and value not in known:
+            options = ", ".join(sorted(known)) or "(none)"
+            raise PolicyError(f"{flag}: unknown {value!r}; expected one of: {options}")
+
+
+def _instant(flag: str, text: str) -> dt.datetime:
+    try:
+        value = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise PolicyError(f"{flag}: {text!r} is not an ISO 8601 instant") from None
+    to_us(value)  # rejects a naive instant with a clear message
+    return value
+
+
+def _utc(t: dt.datetime) -> str:
+    return t.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+def main() -> None:
+    app()
