@@ -132,9 +132,8 @@ def validate_located(model: type[M], doc: LocatedDocument) -> M:
     try:
         return model.model_validate(doc.data)
     except ValidationError as exc:
-        raise LocatedError(
-            [_issue_from_pydantic(doc, model, err) for err in exc.errors(include_url=False)]
-        ) from None
+        issues = [_issue_from_pydantic(doc, model, err) for err in exc.errors(include_url=False)]
+        raise LocatedError(sorted(issues, key=lambda i: (i.line, i.column))) from None
 
 
 def _issue_from_pydantic(doc: LocatedDocument, model: type[BaseModel], err: Any) -> Issue:
@@ -146,13 +145,15 @@ def _issue_from_pydantic(doc: LocatedDocument, model: type[BaseModel], err: Any)
         hint = f"; expected one of: {', '.join(allowed)}" if allowed else ""
         return doc.issue(path, f"{dotted}: unknown key{hint}", key=True)
     if kind == "missing":
-        return doc.issue(path[:-1], f"{dotted}: required, but missing")
+        return doc.issue(path[:-1], f"{dotted}: required, but missing", key=True)
     msg = str(err["msg"])
     msg = msg.removeprefix("Value error, ").removeprefix("Assertion failed, ")
     got = err.get("input")
-    if kind not in ("value_error", "assertion_error") and not isinstance(got, dict | list):
+    container = isinstance(got, dict | list)
+    if kind not in ("value_error", "assertion_error") and not container:
         msg = f"{msg} (got {got!r})"
-    return doc.issue(path, f"{dotted}: {msg}")
+    # A rule about a whole mapping or list is reported where its key is written.
+    return doc.issue(path, f"{dotted}: {msg}", key=container)
 
 
 def _real_path(data: Any, loc: Sequence[Any]) -> Path:
@@ -176,19 +177,32 @@ def _looks_like_tag(part: str) -> bool:
 
 
 def _allowed_keys(model: type[BaseModel], path: Path) -> list[str]:
-    current: Any = model
+    """The keys a mapping at ``path`` accepts, following fields, list items and dict values."""
+    annotation: Any = model
     for part in path:
-        if isinstance(part, int):
+        origin = getattr(annotation, "__origin__", None)
+        if origin in (list, dict) or isinstance(part, int):
+            annotation = _element(annotation)
             continue
-        if not (isinstance(current, type) and issubclass(current, BaseModel)):
+        found = _inner_model(annotation)
+        if found is None or part not in found.model_fields:
             return []
-        field = current.model_fields.get(part)
-        if field is None:
-            return []
-        current = _inner_model(field.annotation)
-    if isinstance(current, type) and issubclass(current, BaseModel):
-        return [f.alias or name for name, f in current.model_fields.items()]
-    return []
+        annotation = found.model_fields[part].annotation
+    found = _inner_model(annotation)
+    if found is None:
+        return []
+    return [f.alias or name for name, f in found.model_fields.items()]
+
+
+def _element(annotation: Any) -> Any:
+    """The item type of ``list[X]`` or value type of ``dict[K, X]`` (through Optional)."""
+    args = getattr(annotation, "__args__", ())
+    if getattr(annotation, "__origin__", None) in (list, dict) and args:
+        return args[-1]
+    for arg in args:
+        if getattr(arg, "__origin__", None) in (list, dict):
+            return _element(arg)
+    return annotation
 
 
 def _inner_model(annotation: Any) -> Any:

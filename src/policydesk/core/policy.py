@@ -16,7 +16,15 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from policydesk.core.calendar import (
     BusinessCalendar,
@@ -101,6 +109,23 @@ def parse_clock_time(text: str) -> dt.time:
     return dt.time(int(m[1]), int(m[2]), int(m[3] or 0))
 
 
+def _check_window(v: str) -> str:
+    parse_window(v)
+    return v
+
+
+WindowText = Annotated[str, AfterValidator(_check_window)]
+
+
+def _check_money(v: Decimal) -> Decimal:
+    if v < 0 or v != v.quantize(Decimal("0.01")):
+        raise ValueError(f"{v} is not an amount of money with at most two decimals")
+    return v
+
+
+Money = Annotated[Decimal, AfterValidator(_check_money)]
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -132,22 +157,15 @@ class HolidaysModel(_Model):
 
 class DatedWindow(_Model):
     date: dt.date
-    hours: str | None = Field(None, description="HH:MM-HH:MM; omitted = the whole day.")
+    hours: WindowText | None = Field(None, description="HH:MM-HH:MM; omitted = the whole day.")
     reason: str = ""
-
-    @field_validator("hours")
-    @classmethod
-    def _window(cls, v: str | None) -> str | None:
-        if v is not None:
-            parse_window(v)
-        return v
 
 
 class CalendarModel(_Model):
     zone: str = Field(description="IANA time zone, e.g. America/Los_Angeles.")
     default: bool = False
     always_open: bool = False
-    hours: dict[DayKey, list[str]] = Field(
+    hours: dict[DayKey, list[WindowText]] = Field(
         {}, description="Open windows per day: mon..sun, weekdays (mon-fri), every_day."
     )
     holidays: HolidaysModel | None = None
@@ -163,14 +181,6 @@ class CalendarModel(_Model):
             load_zone(v)
         except PolicyError as exc:
             raise ValueError(str(exc)) from None
-        return v
-
-    @field_validator("hours")
-    @classmethod
-    def _windows(cls, v: dict[str, list[str]]) -> dict[str, list[str]]:
-        for windows in v.values():
-            for w in windows:
-                parse_window(w)
         return v
 
     @model_validator(mode="after")
@@ -334,18 +344,10 @@ class BillingModel(Cited):
     currency: str = Field(pattern=r"^[A-Z]{3}$")
     calendar: str | None = None
     increment_minutes: int = Field(gt=0)
-    rates: dict[str, Decimal]
+    rates: dict[str, Money]
     work_kinds: list[str] = Field(min_length=1)
     rules: list[BillingRule] = Field(min_length=1)
     meetings: MeetingsModel | None = None
-
-    @field_validator("rates")
-    @classmethod
-    def _money(cls, v: dict[str, Decimal]) -> dict[str, Decimal]:
-        for name, amount in v.items():
-            if amount < 0 or amount != amount.quantize(Decimal("0.01")):
-                raise ValueError(f"rate {name!r}: {amount} is not an amount with two decimals")
-        return v
 
 
 class PolicyDoc(_Model):
