@@ -263,9 +263,9 @@ def _clock(
     j, rule = picked
     path = (*base, "targets", j)
     clause = policy.clause(*path) + (f" ({rule.cite})" if rule.cite else "")
+    steps.append(Step(f"priority {priority}: {triage.reason}", triage.clause))
     cal = _calendar(policy, rule, facts, steps, path)
     result.calendar = cal.name
-    steps.append(Step(f"priority {priority}: {triage.reason}", triage.clause))
     budget = _budget_us(policy, rule, cal, start, steps, clause)
     # Walk the timeline from the start: running and paused stretches, until met or cancelled.
     end_at: int | None = None
