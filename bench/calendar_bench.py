@@ -42,7 +42,7 @@ import gc
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 import businesstimedelta as btd
@@ -185,11 +185,9 @@ class Checks:
     add_boundary_normalised: int = 0
     elapsed_compared: int = 0
     bt_unanswered: int = 0
-    failures: list[str] | None = None
+    failures: list[str] = field(default_factory=list)
 
     def fail(self, message: str) -> None:
-        if self.failures is None:
-            self.failures = []
         self.failures.append(message)
 
 
@@ -320,8 +318,9 @@ def main(argv: list[str] | None = None) -> int:
     # runs (both libraries, for the ratios) then use the queries it could answer.
     add_ok = check_add(cal, w, bt_deltas, pd_add_all, checks)
     el_ok = check_elapsed(rule, w, n_bt, pd_el_all, checks)
-    s_add, d_add, b_add = ([x[k] for k in add_ok] for x in (s_all, d_all, bt_deltas))
-    s_el, e_el = ([x[k] for k in el_ok] for x in (s_all, e_all))
+    s_add, d_add = [s_all[k] for k in add_ok], [d_all[k] for k in add_ok]
+    b_add = [bt_deltas[k] for k in add_ok]
+    s_el, e_el = [s_all[k] for k in el_ok], [e_all[k] for k in el_ok]
     n_add, n_el = len(add_ok), len(el_ok)
     if not (n_add and n_el):
         console.print("[red]businesstimedelta answered none of the queries[/red]")

@@ -34,7 +34,8 @@ def test_each_entry_rounds_up_to_the_increment() -> None:
 
 def test_the_charge_names_its_clause() -> None:
     charge = price_work(ECELLAR, WorkEntry(TUE_10, 10, "vendor_error"))
-    assert charge.clause == "billing.rules[0] (line 100) (EC4)"
+    line = ECELLAR.located.where(("billing", "rules", 0))[0]
+    assert charge.clause == f"billing.rules[0] (line {line}) (EC4)"
     assert not charge.billable
 
 
