@@ -160,7 +160,7 @@ def test_explanation_names_the_clauses_with_their_lines() -> None:
     assert texts[0].startswith("started when received, Tue 2026-11-24 10:00:00 EST")
     assert any("mentions 'outage' (X1) [priorities[0].rules[0] (line 13)]" in t for t in texts)
     assert any("target 4 calendar hours [clocks.resolve.targets[0] (line 30)]" in t for t in texts)
-    assert texts[-1] == "due Tue 2026-11-24 14:00:00 EST (2026-11-24 19:00 UTC)"
+    assert texts[-1] == "due Tue 2026-11-24 14:00:00 EST (Tue 2026-11-24 19:00:00 UTC)"
 
 
 def test_events_after_as_of_are_ignored() -> None:
@@ -196,3 +196,23 @@ def test_running_open_time_until_due_equals_the_target(moves: list[tuple[int, st
         assert end is not None
         ran -= cal.elapsed(start, min(end, c.due))
     assert ran == 2 * cal.standard_day
+
+
+def test_a_clock_that_starts_while_pending_resumes_on_the_customer_reply() -> None:
+    events = [
+        Event(at("2026-11-24T10:00:00-05:00"), "reply"),
+        Event(at("2026-11-24T10:00:00-05:00"), "status", status="pending_customer"),
+        Event(at("2026-11-24T12:00:00-05:00"), "customer_reply"),
+    ]
+    c = run(events, "2026-11-24T12:00:00-05:00")["next_response"]
+    assert c.state == "running"
+    assert c.due == at("2026-11-24T16:00:00-05:00")
+    assert c.paused == [(at("2026-11-24T15:00:00Z"), at("2026-11-24T17:00:00Z"))]
+
+
+def test_a_second_touch_at_the_same_instant_does_not_meet_the_follow_up() -> None:
+    events = [
+        Event(at("2026-11-24T11:00:00-05:00"), "reply"),
+        Event(at("2026-11-24T11:00:00-05:00"), "call"),
+    ]
+    assert run(events, "2026-11-24T11:00:00-05:00")["next_response"].state == "running"

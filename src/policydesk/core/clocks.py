@@ -23,7 +23,7 @@ from decimal import Decimal
 
 from policydesk.core.calendar import BusinessCalendar, from_us, to_us
 from policydesk.core.errors import PolicyError
-from policydesk.core.facts import Event, Explanation, Step, TicketFacts
+from policydesk.core.facts import Event, Explanation, LocalTime, Step, TicketFacts
 from policydesk.core.policy import ClockModel, Policy, TargetRule, parse_clock_time
 from policydesk.core.triage import Triage, attributes_of, classify, contract_of, matches_attributes
 
@@ -238,7 +238,7 @@ def _clock(
     if model.starts == "received":
         start = tl.statuses[0][0]
         touch_from = 0
-        steps.append(Step(f"started when received, {_at(policy, start)}", policy.clause(*base)))
+        steps.append(Step("started when received, {}", policy.clause(*base), (_at(policy, start),)))
     else:
         if not tl.touches:
             steps.append(
@@ -249,7 +249,9 @@ def _clock(
         touch_from = 1
         steps.append(
             Step(
-                f"started at the first touch, {_at(policy, start)}", policy.clause(*base, "starts")
+                "started at the first touch, {}",
+                policy.clause(*base, "starts"),
+                (_at(policy, start),),
             )
         )
     result.started_at = from_us(start)
@@ -270,16 +272,25 @@ def _clock(
     # Walk the timeline from the start: running and paused stretches, until met or cancelled.
     end_at: int | None = None
     end_kind = ""
-    for at in tl.touches[touch_from:]:
-        if at >= start and model.met_on_touch:
-            end_at, end_kind = at, "met by an agent touch"
-            break
+    if model.met_on_touch:
+        # A clock started by a touch is met by a later one, not by one logged at the same instant.
+        later = (at for at in tl.touches[touch_from:] if at > start or touch_from == 0)
+        first = next(later, None)
+        if first is not None:
+            end_at, end_kind = first, "met by an agent touch"
     status_at_start = "new"
+    for at, status in tl.statuses:
+        if at > start:
+            break
+        status_at_start = status
+    if status_at_start in model.cancelled_in:
+        steps.append(Step(f"cancelled: status {status_at_start} at start", policy.clause(*base)))
+        result.state = "cancelled"
+        return result
     pauses: list[tuple[int, int | None]] = []
-    paused_since: int | None = None
+    paused_since = start if status_at_start in model.paused_in else None
     for at, status in tl.statuses:
         if at <= start:
-            status_at_start = status
             continue
         if end_at is not None and at >= end_at:
             break
@@ -292,12 +303,6 @@ def _clock(
         elif status not in model.paused_in and paused_since is not None:
             pauses.append((paused_since, at))
             paused_since = None
-    if status_at_start in model.cancelled_in:
-        steps.append(Step(f"cancelled: status {status_at_start} at start", policy.clause(*base)))
-        result.state = "cancelled"
-        return result
-    if status_at_start in model.paused_in and paused_since is None and not pauses:
-        paused_since = start
     if paused_since is not None:
         pauses.append((paused_since, end_at))
     # Business time used in each running stretch until the budget is spent.
@@ -314,13 +319,14 @@ def _clock(
         remaining -= used
         paused_for = cal.elapsed_us(p_start, p_end) if p_end is not None else None
         result.paused.append((from_us(p_start), from_us(p_end) if p_end is not None else None))
-        text = f"paused {_at(policy, p_start)}"
+        args: tuple[object, ...] = (_at(policy, p_start),)
         if p_end is not None:
             gap = _hours(dt.timedelta(microseconds=paused_for or 0))
-            text += f" to {_at(policy, p_end)} ({gap} of open time)"
+            text = f"paused {{}} to {{}} ({gap} of open time)"
+            args = (*args, _at(policy, p_end))
         else:
-            text += ", still paused"
-        steps.append(Step(text, policy.clause(*base, "paused_in")))
+            text = "paused {}, still paused"
+        steps.append(Step(text, policy.clause(*base, "paused_in"), args))
         if p_end is None:
             open_pause = p_start
             break
@@ -331,19 +337,26 @@ def _clock(
         result.met_at = from_us(end_at)
         if end_kind.startswith("cancelled"):
             steps.append(
-                Step(f"{end_kind} at {_at(policy, end_at)}", policy.clause(*base, "cancelled_in"))
+                Step(
+                    end_kind + " at {}",
+                    policy.clause(*base, "cancelled_in"),
+                    (_at(policy, end_at),),
+                )
             )
             result.state = "cancelled"
             result.due = from_us(due) if due is not None else None
             result.met_at = None
             return result
-        steps.append(Step(f"{end_kind} at {_at(policy, end_at)}", policy.clause(*base)))
+        steps.append(Step(end_kind + " at {}", policy.clause(*base), (_at(policy, end_at),)))
         result.due = from_us(due) if due is not None else None
         result.breached = due is not None and end_at > due
         result.state = "breached" if result.breached else "met"
         if due is not None:
             steps.append(
-                Step(f"due {_at(policy, due)}; {'late' if result.breached else 'in time'}")
+                Step(
+                    "due {}; " + ("late" if result.breached else "in time"),
+                    args=(_at(policy, due),),
+                )
             )
         return result
     if due is None:
@@ -355,9 +368,9 @@ def _clock(
     result.breached = as_of > due
     result.state = "breached" if result.breached else "running"
     result.remaining = dt.timedelta(microseconds=cal.elapsed_us(as_of, due))
-    steps.append(Step(f"due {_at(policy, due)} ({from_us(due).strftime('%Y-%m-%d %H:%M UTC')})"))
+    steps.append(Step("due {} ({})", args=(_at(policy, due), LocalTime(due, dt.UTC))))
     return result
 
 
-def _at(policy: Policy, us: int) -> str:
-    return fmt_instant(policy, from_us(us))
+def _at(policy: Policy, us: int) -> LocalTime:
+    return LocalTime(us, policy.calendar().zone)

@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-__all__ = ["Attr", "Event", "Explanation", "Step", "TicketFacts"]
+__all__ = ["Attr", "Event", "Explanation", "LocalTime", "Step", "TicketFacts"]
 
 Attr = bool | int | str
 
@@ -40,11 +40,32 @@ class Event:
 
 
 @dataclass(frozen=True, slots=True)
-class Step:
-    """One step of an explanation: what happened and the clause of the policy that made it so."""
+class LocalTime:
+    """An instant shown on a zone's wall clock, formatted only when read."""
 
-    text: str
+    us: int
+    zone: dt.tzinfo
+
+    def __str__(self) -> str:
+        t = dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(microseconds=self.us)
+        return t.astimezone(self.zone).strftime("%a %Y-%m-%d %H:%M:%S %Z")
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One step of an explanation: what happened and the clause of the policy that made it so.
+
+    ``template`` holds ``{}`` for each of ``args``; formatting waits until the text is read, so
+    that evaluating many clocks costs no string work nobody looks at.
+    """
+
+    template: str
     clause: str = ""
+    args: tuple[object, ...] = ()
+
+    @property
+    def text(self) -> str:
+        return self.template.format(*self.args) if self.args else self.template
 
     def __str__(self) -> str:
         return f"{self.text} [{self.clause}]" if self.clause else self.text

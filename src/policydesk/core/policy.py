@@ -232,6 +232,7 @@ class PlanModel(Cited):
 
 class TriageRule(Cited):
     phrases: list[str] = Field([], description="Any of these phrases in subject or body.")
+    unless_phrases: list[str] = Field([], description="…and none of these (e.g. 'workaround').")
     plan: Names = []
     attributes: dict[str, Attr] = {}
     channel: Names = []
@@ -385,6 +386,7 @@ class Policy:
     default_calendar: str
     always_open: BusinessCalendar
     _priority_rank: dict[str, int] = field(default_factory=dict)
+    _clauses: dict[tuple[str | int, ...], str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._priority_rank = {p.name: i for i, p in enumerate(self.doc.priorities)}
@@ -402,6 +404,12 @@ class Policy:
 
     def clause(self, *path: str | int) -> str:
         """Name a clause by its path and line: ``clocks.resolve.targets[0] (line 41)``."""
+        cached = self._clauses.get(path)
+        if cached is None:
+            cached = self._clauses[path] = self._name_clause(path)
+        return cached
+
+    def _name_clause(self, path: tuple[str | int, ...]) -> str:
         text = ""
         for p in path:
             text += f"[{p}]" if isinstance(p, int) else (f".{p}" if text else p)

@@ -63,6 +63,10 @@ def _rule_reason(
         if hit is None:
             return None
         reasons.append(f"mentions {hit!r}")
+    if rule.unless_phrases:
+        veto = next((p for p in rule.unless_phrases if _phrase(p).search(text)), None)
+        if veto is not None:
+            return None
     if rule.plan:
         if facts.plan not in rule.plan:
             return None
