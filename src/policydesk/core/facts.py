@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 __all__ = ["Attr", "Event", "Explanation", "LocalTime", "Step", "TicketFacts"]
 
@@ -39,8 +40,7 @@ class Event:
     priority: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class LocalTime:
+class LocalTime(NamedTuple):
     """An instant shown on a zone's wall clock, formatted only when read."""
 
     us: int
@@ -51,8 +51,7 @@ class LocalTime:
         return t.astimezone(self.zone).strftime("%a %Y-%m-%d %H:%M:%S %Z")
 
 
-@dataclass(frozen=True, slots=True)
-class Step:
+class Step(NamedTuple):
     """One step of an explanation: what happened and the clause of the policy that made it so.
 
     ``template`` holds ``{}`` for each of ``args``; formatting waits until the text is read, so

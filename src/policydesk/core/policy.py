@@ -387,9 +387,13 @@ class Policy:
     always_open: BusinessCalendar
     _priority_rank: dict[str, int] = field(default_factory=dict)
     _clauses: dict[tuple[str | int, ...], str] = field(default_factory=dict)
+    priority_names: frozenset[str] = frozenset()
+    touch_types: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         self._priority_rank = {p.name: i for i, p in enumerate(self.doc.priorities)}
+        self.priority_names = frozenset(self._priority_rank)
+        self.touch_types = frozenset(self.doc.touch_events)
 
     @property
     def zone_name(self) -> str:

@@ -42,14 +42,16 @@ def _normalise(text: str) -> str:
     return " ".join(text.replace("’", "'").lower().split())
 
 
-_PATTERNS: dict[str, re.Pattern[str]] = {}
+_PATTERNS: dict[tuple[str, ...], re.Pattern[str]] = {}
 
 
-def _phrase(phrase: str) -> re.Pattern[str]:
-    pattern = _PATTERNS.get(phrase)
+def _any_phrase(phrases: list[str]) -> re.Pattern[str]:
+    """One pattern for a rule's phrases, each matched as whole words, case-insensitively."""
+    key = tuple(phrases)
+    pattern = _PATTERNS.get(key)
     if pattern is None:
-        pattern = re.compile(r"(?<!\w)" + re.escape(_normalise(phrase)) + r"(?!\w)")
-        _PATTERNS[phrase] = pattern
+        body = "|".join(re.escape(_normalise(p)) for p in phrases)
+        pattern = _PATTERNS[key] = re.compile(r"(?<!\w)(?:" + body + r")(?!\w)")
     return pattern
 
 
@@ -59,14 +61,12 @@ def _rule_reason(
     """Why ``rule`` matches ``facts``, or None when it does not."""
     reasons: list[str] = []
     if rule.phrases:
-        hit = next((p for p in rule.phrases if _phrase(p).search(text)), None)
+        hit = _any_phrase(rule.phrases).search(text)
         if hit is None:
             return None
-        reasons.append(f"mentions {hit!r}")
-    if rule.unless_phrases:
-        veto = next((p for p in rule.unless_phrases if _phrase(p).search(text)), None)
-        if veto is not None:
-            return None
+        reasons.append(f"mentions {hit.group()!r}")
+    if rule.unless_phrases and _any_phrase(rule.unless_phrases).search(text):
+        return None
     if rule.plan:
         if facts.plan not in rule.plan:
             return None
