@@ -109,7 +109,7 @@ def evaluate(
     priority = triage.priority
     if timeline.priority_changes:
         at, priority = timeline.priority_changes[-1]
-        triage = Triage(priority, "", f"changed by an agent at {fmt_instant(policy, from_us(at))}")
+        triage = Triage(priority, "", Step("changed by an agent at {}", args=(_at(policy, at),)))
     if priority not in policy.priority_names:
         raise PolicyError(f"priority {priority!r} is not one of the policy's priorities")
     account = _Account(
@@ -136,9 +136,10 @@ def _timeline(
     statuses = [(received, status)]
     touches: list[int] = []
     changes: list[tuple[int, str]] = []
-    # Sorted by instant; events at the same instant keep the order they were recorded in.
-    timed = sorted(((to_us(ev.at), n, ev) for n, ev in enumerate(events)), key=_first)
-    for at, _, ev in timed:
+    ats = [to_us(ev.at) for ev in events]
+    # By instant; events at the same instant keep the order they were recorded in.
+    for n in sorted(range(len(ats)), key=ats.__getitem__):
+        at, ev = ats[n], events[n]
         if at > as_of_us:
             break
         if at < received:
@@ -163,10 +164,6 @@ def _timeline(
     return _Timeline(statuses, touches, changes)
 
 
-def _first(item: tuple[int, int, Event]) -> int:
-    return item[0]
-
-
 def _pick_target(
     model: ClockModel, account: _Account, priority: str
 ) -> tuple[int, TargetRule] | None:
@@ -185,62 +182,77 @@ def _pick_target(
     return None
 
 
+class _Plan(NamedTuple):
+    """What a target rule means for one contract, worked out once per policy."""
+
+    calendar: BusinessCalendar
+    budget_us: int | None  # None for a cut-off rule: it depends on the start
+    steps: tuple[Step, ...]
+    clause: str
+
+
+def _plan(policy: Policy, clock: str, j: int, rule: TargetRule, contract: str | None) -> _Plan:
+    key = ("clock-plan", clock, j, contract)
+    cached = policy.derived.get(key)
+    if cached is None:
+        path = ("clocks", clock, "targets", j)
+        clause = policy.clause(*path) + (f" ({rule.cite})" if rule.cite else "")
+        cal, where = _calendar(policy, rule, contract, path)
+        budget, what = _budget(rule, cal)
+        steps = (where,) if what is None else (where, Step(what, clause))
+        cached = policy.derived[key] = _Plan(cal, budget, steps, clause)
+    assert isinstance(cached, _Plan)
+    return cached
+
+
 def _calendar(
-    policy: Policy,
-    rule: TargetRule,
-    contract: str | None,
-    steps: Explanation,
-    path: tuple[str | int, ...],
-) -> BusinessCalendar:
+    policy: Policy, rule: TargetRule, contract: str | None, path: tuple[str | int, ...]
+) -> tuple[BusinessCalendar, Step]:
     if rule.calendar_hours is not None:
-        steps.append(Step("counted in calendar hours (around the clock)", policy.clause(*path)))
-        return policy.always_open
+        step = Step("counted in calendar hours (around the clock)", policy.clause(*path))
+        return policy.always_open, step
     if rule.calendar:
-        steps.append(
-            Step(f"counted in calendar {rule.calendar!r}", policy.clause(*path, "calendar"))
-        )
-        return policy.calendar(rule.calendar)
+        step = Step(f"counted in calendar {rule.calendar!r}", policy.clause(*path, "calendar"))
+        return policy.calendar(rule.calendar), step
     if rule.cutoff and rule.cutoff.calendar:
         name = rule.cutoff.calendar
-        steps.append(Step(f"counted in calendar {name!r}", policy.clause(*path, "cutoff")))
-        return policy.calendar(name)
+        step = Step(f"counted in calendar {name!r}", policy.clause(*path, "cutoff"))
+        return policy.calendar(name), step
     if contract and contract in policy.doc.contracts:
         name = policy.doc.contracts[contract].calendar
-        steps.append(
-            Step(
-                f"counted in calendar {name!r} (contract {contract})",
-                policy.clause("contracts", contract),
-            )
+        step = Step(
+            f"counted in calendar {name!r} (contract {contract})",
+            policy.clause("contracts", contract),
         )
-        return policy.calendar(name)
-    steps.append(Step(f"counted in the default calendar {policy.default_calendar!r}"))
-    return policy.calendar()
+        return policy.calendar(name), step
+    step = Step(f"counted in the default calendar {policy.default_calendar!r}")
+    return policy.calendar(), step
 
 
-def _budget_us(
-    policy: Policy,
-    rule: TargetRule,
-    cal: BusinessCalendar,
-    start: int,
-    steps: Explanation,
-    clause: str,
-) -> int:
-    """The target as open time on ``cal`` counted from ``start``."""
+def _budget(rule: TargetRule, cal: BusinessCalendar) -> tuple[int | None, str | None]:
+    """The target as open time on ``cal``, and how to say it; (None, None) for a cut-off."""
     if rule.business_minutes is not None:
-        steps.append(Step(f"target {rule.business_minutes} business minutes", clause))
-        return rule.business_minutes * _US_PER_MIN
-    if rule.business_hours is not None:
-        steps.append(Step(f"target {rule.business_hours} business hours", clause))
-        return int(rule.business_hours * 60 * _US_PER_MIN)
-    if rule.calendar_hours is not None:
-        steps.append(Step(f"target {rule.calendar_hours} calendar hours", clause))
-        return int(rule.calendar_hours * 60 * _US_PER_MIN)
-    if rule.business_days is not None:
-        day = cal.standard_day
-        steps.append(
-            Step(f"target {rule.business_days} business days of {_hours(day)} each", clause)
+        return (
+            rule.business_minutes * _US_PER_MIN,
+            f"target {rule.business_minutes} business minutes",
         )
-        return int(Decimal(day // dt.timedelta(microseconds=1)) * rule.business_days)
+    if rule.business_hours is not None:
+        hours = rule.business_hours
+        return int(hours * 60 * _US_PER_MIN), f"target {hours} business hours"
+    if rule.calendar_hours is not None:
+        hours = rule.calendar_hours
+        return int(hours * 60 * _US_PER_MIN), f"target {hours} calendar hours"
+    if rule.business_days is not None:
+        day = cal.standard_day // dt.timedelta(0, 0, 1)
+        text = f"target {rule.business_days} business days of {_Span(day)} each"
+        return int(Decimal(day) * rule.business_days), text
+    return None, None
+
+
+def _cutoff_budget(
+    rule: TargetRule, cal: BusinessCalendar, start: int, steps: Explanation, clause: str
+) -> int:
+    """Open time from ``start`` to the close the cut-off rule picks."""
     assert rule.cutoff is not None
     cut = parse_clock_time(rule.cutoff.at)
     local = from_us(start).astimezone(cal.zone)
@@ -257,10 +269,6 @@ def _budget_us(
     assert close is not None
     steps.append(Step(why, clause))
     return cal.elapsed_us(start, to_us(close))
-
-
-def _hours(d: dt.timedelta) -> str:
-    return str(_Span(d // dt.timedelta(0, 0, 1)))
 
 
 class _Span(NamedTuple):
@@ -315,12 +323,14 @@ def _clock(
         result.state = "no_target"
         return result
     j, rule = picked
-    path = (*base, "targets", j)
-    clause = policy.clause(*path) + (f" ({rule.cite})" if rule.cite else "")
-    steps.append(Step(f"priority {priority}: {triage.reason}", triage.clause))
-    cal = _calendar(policy, rule, account.contract, steps, path)
+    plan = _plan(policy, name, j, rule, account.contract)
+    steps.append(Step("priority {}: {}", triage.clause, (priority, triage.reason)))
+    steps.extend(plan.steps)
+    cal = plan.calendar
     result.calendar = cal.name
-    budget = _budget_us(policy, rule, cal, start, steps, clause)
+    budget = plan.budget_us
+    if budget is None:
+        budget = _cutoff_budget(rule, cal, start, steps, plan.clause)
     # Walk the timeline from the start: running and paused stretches, until met or cancelled.
     end_at: int | None = None
     end_kind = ""

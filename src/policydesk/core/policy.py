@@ -388,6 +388,8 @@ class Policy:
     _priority_rank: dict[str, int] = field(default_factory=dict)
     _clauses: dict[tuple[str | int, ...], str] = field(default_factory=dict)
     priority_names: frozenset[str] = frozenset()
+    #: Values the core derives from the policy on first use (compiled target rules…).
+    derived: dict[Any, Any] = field(default_factory=dict)
     touch_types: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:

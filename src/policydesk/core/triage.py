@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from policydesk.core.facts import Attr, TicketFacts
+from policydesk.core.facts import Attr, Step, TicketFacts
 from policydesk.core.policy import Policy, TriageRule
 
 __all__ = ["Triage", "attributes_of", "classify", "contract_of", "matches_attributes"]
@@ -16,7 +16,7 @@ __all__ = ["Triage", "attributes_of", "classify", "contract_of", "matches_attrib
 class Triage:
     priority: str
     clause: str
-    reason: str
+    reason: str | Step
 
 
 def attributes_of(policy: Policy, facts: TicketFacts) -> dict[str, Attr]:
