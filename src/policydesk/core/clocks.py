@@ -293,32 +293,24 @@ def _clock(
     priority = triage.priority
     result = ClockResult(name=name, state="not_started")
     steps = result.steps
-    base: tuple[str | int, ...] = ("clocks", name)
+    where = _clauses(policy, name)
     # Start.
     if model.starts == "received":
         start = tl.statuses[0][0]
         touch_from = 0
-        steps.append(Step("started when received, {}", policy.clause(*base), (_at(policy, start),)))
+        steps.append(Step("started when received, {}", where.clock, (_at(policy, start),)))
     else:
         if not tl.touches:
-            steps.append(
-                Step("starts at the first touch; none yet", policy.clause(*base, "starts"))
-            )
+            steps.append(Step("starts at the first touch; none yet", where.starts))
             return result
         start = tl.touches[0]
         touch_from = 1
-        steps.append(
-            Step(
-                "started at the first touch, {}",
-                policy.clause(*base, "starts"),
-                (_at(policy, start),),
-            )
-        )
+        steps.append(Step("started at the first touch, {}", where.starts, (_at(policy, start),)))
     result.started_us = start
     # Target.
     picked = _pick_target(model, account, priority)
     if picked is None or picked[1].no_target:
-        clause = policy.clause(*base, "targets", picked[0]) if picked else policy.clause(*base)
+        clause = policy.clause("clocks", name, "targets", picked[0]) if picked else where.clock
         steps.append(Step(f"no target for priority {priority}", clause))
         result.state = "no_target"
         return result
@@ -346,7 +338,7 @@ def _clock(
             break
         status_at_start = status
     if status_at_start in model.cancelled_in:
-        steps.append(Step(f"cancelled: status {status_at_start} at start", policy.clause(*base)))
+        steps.append(Step(f"cancelled: status {status_at_start} at start", where.clock))
         result.state = "cancelled"
         return result
     pauses: list[tuple[int, int | None]] = []
@@ -379,15 +371,13 @@ def _clock(
         if used >= remaining:
             break
         remaining -= used
-        paused_for = cal.elapsed_us(p_start, p_end) if p_end is not None else None
         result.paused_us.append((p_start, p_end))
-        args: tuple[object, ...] = (_at(policy, p_start),)
         if p_end is not None:
             text = "paused {} to {} ({} of open time)"
-            args = (*args, _at(policy, p_end), _Span(paused_for or 0))
+            args = (_at(policy, p_start), _at(policy, p_end), _OpenTime(cal, p_start, p_end))
+            steps.append(Step(text, where.paused_in, args))
         else:
-            text = "paused {}, still paused"
-        steps.append(Step(text, policy.clause(*base, "paused_in"), args))
+            steps.append(Step("paused {}, still paused", where.paused_in, (_at(policy, p_start),)))
         if p_end is None:
             open_pause = p_start
             break
@@ -400,7 +390,7 @@ def _clock(
             steps.append(
                 Step(
                     end_kind + " at {}",
-                    policy.clause(*base, "cancelled_in"),
+                    where.cancelled_in,
                     (_at(policy, end_at),),
                 )
             )
@@ -408,7 +398,7 @@ def _clock(
             result.due_us = due
             result.met_us = None
             return result
-        steps.append(Step(end_kind + " at {}", policy.clause(*base), (_at(policy, end_at),)))
+        steps.append(Step(end_kind + " at {}", where.clock, (_at(policy, end_at),)))
         result.due_us = due
         result.breached = due is not None and end_at > due
         result.state = "breached" if result.breached else "met"
@@ -434,4 +424,37 @@ def _clock(
 
 
 def _at(policy: Policy, us: int) -> LocalTime:
-    return LocalTime(us, policy.calendar().zone)
+    return LocalTime(us, policy.zone)
+
+
+class _Clauses(NamedTuple):
+    clock: str
+    starts: str
+    paused_in: str
+    cancelled_in: str
+
+
+def _clauses(policy: Policy, name: str) -> _Clauses:
+    key = ("clock-clauses", name)
+    found = policy.derived.get(key)
+    if found is None:
+        c = policy.clause
+        found = policy.derived[key] = _Clauses(
+            c("clocks", name),
+            c("clocks", name, "starts"),
+            c("clocks", name, "paused_in"),
+            c("clocks", name, "cancelled_in"),
+        )
+    assert isinstance(found, _Clauses)
+    return found
+
+
+class _OpenTime(NamedTuple):
+    """Open time between two instants, computed only when shown."""
+
+    calendar: BusinessCalendar
+    a: int
+    b: int
+
+    def __str__(self) -> str:
+        return str(_Span(self.calendar.elapsed_us(self.a, self.b)))

@@ -391,11 +391,13 @@ class Policy:
     #: Values the core derives from the policy on first use (compiled target rules…).
     derived: dict[Any, Any] = field(default_factory=dict)
     touch_types: frozenset[str] = frozenset()
+    zone: dt.tzinfo = dt.UTC
 
     def __post_init__(self) -> None:
         self._priority_rank = {p.name: i for i, p in enumerate(self.doc.priorities)}
         self.priority_names = frozenset(self._priority_rank)
         self.touch_types = frozenset(self.doc.touch_events)
+        self.zone = self.calendars[self.default_calendar].zone
 
     @property
     def zone_name(self) -> str:
