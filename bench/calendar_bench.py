@@ -311,9 +311,15 @@ def bench_clocks(quick: bool) -> list[Row]:
     policy, tickets = clock_workload(2_000 if quick else 20_000)
     for facts, events, as_of in tickets[:50]:
         evaluate(policy, facts, events, as_of)  # warm the calendar index
-    seconds, _ = best_of(
-        lambda: [evaluate(policy, f, e, a) for f, e, a in tickets], 2 if quick else 3
-    )
+
+    def run() -> int:
+        # Results are dropped as a worker would after storing the due times; keeping 20,000
+        # reports alive would measure the garbage collector walking them instead.
+        for facts, events, as_of in tickets:
+            evaluate(policy, facts, events, as_of)
+        return len(tickets)
+
+    seconds, _ = best_of(run, 2 if quick else 3)
     rate = len(tickets) / seconds
     return [
         (

@@ -25,6 +25,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
+from typing import Literal
 
 import holidays as holidays_lib
 import numpy as np
@@ -166,6 +167,61 @@ class _Index:
     np_ends: I64Array = field(default_factory=lambda: np.zeros(0, np.int64))
     np_cum_before: I64Array = field(default_factory=lambda: np.zeros(0, np.int64))
     np_cum_after: I64Array = field(default_factory=lambda: np.zeros(0, np.int64))
+    batch: _Batch | None = None
+
+
+class _Lookup:
+    """``np.searchsorted(values, x, side)`` in constant time per query.
+
+    A table holds the answer at the start of each of many equal buckets of the value axis; a
+    query reads its bucket's answer and steps over the few values inside the bucket (``steps``
+    vector passes, usually one). Built once per index, it replaces a binary search of every
+    query by two array reads.
+    """
+
+    def __init__(self, values: I64Array, side: Literal["left", "right"]) -> None:
+        self.values, self.side, self.n = values, side, len(values)
+        if self.n == 0:  # nothing to find: every answer is 0
+            values = np.zeros(1, np.int64)
+        # Bucket 0 starts one below the smallest value, so a query below it (clipped there)
+        # finds answer 0 and takes no step: no special case is needed at either end.
+        self.lo, self.hi = int(values[0]) - 1, int(values[-1])
+        span = self.hi - self.lo + 1
+        shift = max(0, (span // max(1024, 16 * self.n)).bit_length())
+        while True:
+            buckets = (span >> shift) + 1
+            edges = self.lo + (np.arange(buckets + 1, dtype=np.int64) << shift)
+            answers = np.searchsorted(values, edges, side=side)
+            steps = int(np.diff(answers).max())
+            if steps <= 4 or shift == 0 or buckets > 1 << 22:
+                break
+            shift -= 1
+        self.shift, self.steps = shift, steps
+        self.table: I64Array = answers[:-1].astype(np.int64)
+        self.padded: I64Array = np.append(values, np.iinfo(np.int64).max)
+
+    def __call__(self, x: I64Array) -> I64Array:
+        if self.n == 0:
+            return np.zeros(len(x), np.int64)
+        bucket = np.clip(x, self.lo, self.hi)
+        bucket -= self.lo
+        bucket >>= self.shift
+        idx: I64Array = self.table[bucket]
+        padded = self.padded
+        for _ in range(self.steps):
+            if self.side == "right":
+                idx += padded[idx] <= x
+            else:
+                idx += padded[idx] < x
+        return idx
+
+
+@dataclass(slots=True)
+class _Batch:
+    ends_right: _Lookup
+    starts_right: _Lookup
+    cum_left: _Lookup
+    offset: I64Array  # starts - cum_before == ends - cum_after
 
 
 class BusinessCalendar:
@@ -262,14 +318,31 @@ class BusinessCalendar:
 
     def add(self, start: dt.datetime, duration: dt.timedelta) -> dt.datetime:
         """The earliest instant at which ``duration`` of open time has elapsed since ``start``."""
-        return from_us(self.add_us(to_us(start), duration // _US))
+        # The common case inline (it is the hot path of every clock); add_us does the rest.
+        ix = self._index
+        try:
+            s = (start - EPOCH) // _US
+        except TypeError:
+            s = to_us(start)  # raises the clear error for a naive instant
+        d = duration // _US
+        if ix is not None and ix.lo_us <= s < ix.hi_us and d >= 0:
+            ends = ix.ends
+            i = bisect_right(ends, s)
+            if i < len(ends):
+                first = ix.starts[i]
+                target = ix.cum_before[i] + (s - first if s > first else 0) + d
+                cum_after = ix.cum_after
+                j = bisect_left(cum_after, target, i)
+                if j < len(cum_after):
+                    return EPOCH + dt.timedelta(0, 0, ends[j] - (cum_after[j] - target))
+        return from_us(self.add_us(s, d))
 
     def add_business_days(self, start: dt.datetime, n: int | float) -> dt.datetime:
         return self.add(start, self.standard_day * n)
 
     def elapsed(self, a: dt.datetime, b: dt.datetime) -> dt.timedelta:
         """Open time between ``a`` and ``b`` (negative when ``b`` is before ``a``)."""
-        return dt.timedelta(microseconds=self.elapsed_us(to_us(a), to_us(b)))
+        return dt.timedelta(0, 0, self.elapsed_us(to_us(a), to_us(b)))
 
     # ----- the same on epoch microseconds ----------------------------------------------------
 
@@ -316,19 +389,23 @@ class BusinessCalendar:
         self._require_open_time()
         ix = self._ensure(int(starts.min()), int(starts.max()))
         while True:
-            i = np.searchsorted(ix.np_ends, starts, side="right")
+            batch = self._batch(ix)
+            i = batch.ends_right(starts)
             if int(i.max()) == len(ix.ends):
                 ix = self._grow_forward()
                 continue
-            s = ix.np_starts[i]
-            target = ix.np_cum_before[i] + np.maximum(starts - s, 0) + durations
+            target = ix.np_starts[i]
+            np.maximum(target, starts, out=target)
+            target -= batch.offset[i]
+            target += durations
             # Never before the period the start counts from (as ``bisect_left(..., i)`` in add_us).
-            j = np.maximum(np.searchsorted(ix.np_cum_after, target, side="left"), i)
+            j = batch.cum_left(target)
+            np.maximum(j, i, out=j)
             if int(j.max()) == len(ix.ends):
                 ix = self._grow_forward()
                 continue
-            result: I64Array = ix.np_ends[j] - (ix.np_cum_after[j] - target)
-            return result
+            target += batch.offset[j]
+            return target
 
     def elapsed_many(self, a: I64Array, b: I64Array) -> I64Array:
         """Vectorised :meth:`elapsed_us` (requires ``a <= b`` elementwise)."""
@@ -337,16 +414,28 @@ class BusinessCalendar:
         if (b < a).any():
             raise CalendarError("elapsed_many needs a <= b for every pair")
         ix = self._ensure(int(a.min()), int(b.max()))
-        result: I64Array = self._positions(ix, b) - self._positions(ix, a)
+        batch = self._batch(ix)
+        result: I64Array = self._positions(ix, batch, b) - self._positions(ix, batch, a)
         return result
 
     @staticmethod
-    def _positions(ix: _Index, t: I64Array) -> I64Array:
-        i = np.searchsorted(ix.np_starts, t, side="right") - 1
+    def _positions(ix: _Index, batch: _Batch, t: I64Array) -> I64Array:
+        i = batch.starts_right(t) - 1
         safe = np.maximum(i, 0)
-        pos = ix.np_cum_before[safe] + np.minimum(t, ix.np_ends[safe]) - ix.np_starts[safe]
+        pos = np.minimum(t, ix.np_ends[safe]) - batch.offset[safe]
         out: I64Array = np.where(i >= 0, pos, 0)
         return out
+
+    @staticmethod
+    def _batch(ix: _Index) -> _Batch:
+        if ix.batch is None:
+            ix.batch = _Batch(
+                ends_right=_Lookup(ix.np_ends, "right"),
+                starts_right=_Lookup(ix.np_starts, "right"),
+                cum_left=_Lookup(ix.np_cum_after, "left"),
+                offset=ix.np_starts - ix.np_cum_before,
+            )
+        return ix.batch
 
     # ----- the index -------------------------------------------------------------------------
 
