@@ -19,24 +19,39 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import NamedTuple
 
-from policydesk.core.calendar import BusinessCalendar, from_us, to_us
+from policydesk.core.calendar import from_us, to_us
 from policydesk.core.errors import PolicyError
-from policydesk.core.facts import Attr, Event, Explanation, LocalTime, Step, TicketFacts
-from policydesk.core.policy import ClockModel, Policy, TargetRule, parse_clock_time
-from policydesk.core.triage import Triage, attributes_of, classify, contract_of, matches_attributes
+from policydesk.core.facts import Event, Explanation, LocalTime, Step, TicketFacts
+from policydesk.core.policy import ClockModel, Policy, TargetRule
+from policydesk.core.targets import Account, Plan, cutoff, pick, plan_for, span_text
+from policydesk.core.triage import Triage, attributes_of, classify, contract_of
 
 __all__ = ["ClockReport", "ClockResult", "evaluate", "fmt_instant"]
 
-_US_PER_MIN = 60_000_000
+
+class _Why(NamedTuple):
+    """What an explanation needs beyond the result itself; the steps are built when read."""
+
+    policy: Policy
+    triage: Triage
+    picked: tuple[int, TargetRule] | None = None
+    plan: Plan | None = None
+    touch_start: bool = False
+    end_at: int | None = None
+    end_kind: str = ""
+    cancelled_at_start: str | None = None
 
 
 @dataclass(slots=True)
 class ClockResult:
-    """One clock as of the evaluation instant; instants are kept as epoch microseconds and
-    turned into aware UTC datetimes when read."""
+    """One clock as of the evaluation instant.
+
+    Instants are kept as epoch microseconds and turned into aware UTC datetimes when read, and
+    the explanation (``steps``) is written only when asked for: evaluating thousands of tickets
+    costs no formatting that nobody reads.
+    """
 
     name: str
     state: str  # not_started | running | paused | met | breached | cancelled | no_target
@@ -47,7 +62,7 @@ class ClockResult:
     met_us: int | None = None
     remaining_us: int | None = None
     paused_us: list[tuple[int, int | None]] = field(default_factory=list)
-    steps: Explanation = field(default_factory=list)
+    why: _Why | None = None
 
     @property
     def started_at(self) -> dt.datetime | None:
@@ -70,6 +85,11 @@ class ClockResult:
     def paused(self) -> list[tuple[dt.datetime, dt.datetime | None]]:
         return [(from_us(a), None if b is None else from_us(b)) for a, b in self.paused_us]
 
+    @property
+    def steps(self) -> Explanation:
+        """The steps that produced this result, each naming the policy clause behind it."""
+        return _explain(self)
+
 
 @dataclass(slots=True)
 class ClockReport:
@@ -79,15 +99,6 @@ class ClockReport:
 
     def breached(self) -> list[str]:
         return [name for name, c in self.clocks.items() if c.breached]
-
-
-class _Account(NamedTuple):
-    """What target rules look at besides the priority, worked out once per evaluation."""
-
-    plan: str | None
-    channel: str | None
-    contract: str | None
-    attributes: dict[str, Attr]
 
 
 @dataclass(slots=True)
@@ -112,7 +123,7 @@ def evaluate(
         triage = Triage(priority, "", Step("changed by an agent at {}", args=(_at(policy, at),)))
     if priority not in policy.priority_names:
         raise PolicyError(f"priority {priority!r} is not one of the policy's priorities")
-    account = _Account(
+    account = Account(
         facts.plan, facts.channel, contract_of(policy, facts), attributes_of(policy, facts)
     )
     clocks: dict[str, ClockResult] = {
@@ -123,8 +134,7 @@ def evaluate(
 
 
 def fmt_instant(policy: Policy, t: dt.datetime) -> str:
-    local = t.astimezone(policy.calendar().zone)
-    return local.strftime("%a %Y-%m-%d %H:%M:%S %Z")
+    return str(LocalTime(to_us(t), policy.zone))
 
 
 def _timeline(
@@ -164,183 +174,55 @@ def _timeline(
     return _Timeline(statuses, touches, changes)
 
 
-def _pick_target(
-    model: ClockModel, account: _Account, priority: str
-) -> tuple[int, TargetRule] | None:
-    for j, rule in enumerate(model.targets):
-        if rule.priority and priority not in rule.priority:
-            continue
-        if rule.plan and account.plan not in rule.plan:
-            continue
-        if rule.channel and account.channel not in rule.channel:
-            continue
-        if rule.contract and account.contract not in rule.contract:
-            continue
-        if rule.attributes and not matches_attributes(rule.attributes, account.attributes):
-            continue
-        return j, rule
-    return None
-
-
-class _Plan(NamedTuple):
-    """What a target rule means for one contract, worked out once per policy."""
-
-    calendar: BusinessCalendar
-    budget_us: int | None  # None for a cut-off rule: it depends on the start
-    steps: tuple[Step, ...]
-    clause: str
-
-
-def _plan(policy: Policy, clock: str, j: int, rule: TargetRule, contract: str | None) -> _Plan:
-    key = ("clock-plan", clock, j, contract)
-    cached = policy.derived.get(key)
-    if cached is None:
-        path = ("clocks", clock, "targets", j)
-        clause = policy.clause(*path) + (f" ({rule.cite})" if rule.cite else "")
-        cal, where = _calendar(policy, rule, contract, path)
-        budget, what = _budget(rule, cal)
-        steps = (where,) if what is None else (where, Step(what, clause))
-        cached = policy.derived[key] = _Plan(cal, budget, steps, clause)
-    assert isinstance(cached, _Plan)
-    return cached
-
-
-def _calendar(
-    policy: Policy, rule: TargetRule, contract: str | None, path: tuple[str | int, ...]
-) -> tuple[BusinessCalendar, Step]:
-    if rule.calendar_hours is not None:
-        step = Step("counted in calendar hours (around the clock)", policy.clause(*path))
-        return policy.always_open, step
-    if rule.calendar:
-        step = Step(f"counted in calendar {rule.calendar!r}", policy.clause(*path, "calendar"))
-        return policy.calendar(rule.calendar), step
-    if rule.cutoff and rule.cutoff.calendar:
-        name = rule.cutoff.calendar
-        step = Step(f"counted in calendar {name!r}", policy.clause(*path, "cutoff"))
-        return policy.calendar(name), step
-    if contract and contract in policy.doc.contracts:
-        name = policy.doc.contracts[contract].calendar
-        step = Step(
-            f"counted in calendar {name!r} (contract {contract})",
-            policy.clause("contracts", contract),
-        )
-        return policy.calendar(name), step
-    step = Step(f"counted in the default calendar {policy.default_calendar!r}")
-    return policy.calendar(), step
-
-
-def _budget(rule: TargetRule, cal: BusinessCalendar) -> tuple[int | None, str | None]:
-    """The target as open time on ``cal``, and how to say it; (None, None) for a cut-off."""
-    if rule.business_minutes is not None:
-        return (
-            rule.business_minutes * _US_PER_MIN,
-            f"target {rule.business_minutes} business minutes",
-        )
-    if rule.business_hours is not None:
-        hours = rule.business_hours
-        return int(hours * 60 * _US_PER_MIN), f"target {hours} business hours"
-    if rule.calendar_hours is not None:
-        hours = rule.calendar_hours
-        return int(hours * 60 * _US_PER_MIN), f"target {hours} calendar hours"
-    if rule.business_days is not None:
-        day = cal.standard_day // dt.timedelta(0, 0, 1)
-        text = f"target {rule.business_days} business days of {_Span(day)} each"
-        return int(Decimal(day) * rule.business_days), text
-    return None, None
-
-
-def _cutoff_budget(
-    rule: TargetRule, cal: BusinessCalendar, start: int, steps: Explanation, clause: str
-) -> int:
-    """Open time from ``start`` to the close the cut-off rule picks."""
-    assert rule.cutoff is not None
-    cut = parse_clock_time(rule.cutoff.at)
-    local = from_us(start).astimezone(cal.zone)
-    on = local.date()
-    if cal.is_business_day(on) and local.time() <= cut:
-        why = f"received by the {rule.cutoff.at} cut-off on a business day: due by close that day"
-    else:
-        on = cal.next_business_day(on)
-        why = (
-            f"received after the {rule.cutoff.at} cut-off or on a closed day: "
-            f"due by close of the next business day ({on.isoformat()})"
-        )
-    close = cal.close_of_business(on)
-    assert close is not None
-    steps.append(Step(why, clause))
-    return cal.elapsed_us(start, to_us(close))
-
-
-class _Span(NamedTuple):
-    """A length of open time, shown as hours and minutes when read."""
-
-    us: int
-
-    def __str__(self) -> str:
-        minutes = self.us // _US_PER_MIN
-        return f"{minutes // 60}h{minutes % 60:02d}" if minutes % 60 else f"{minutes // 60}h"
-
-
 def _clock(
     policy: Policy,
     name: str,
     model: ClockModel,
-    account: _Account,
+    account: Account,
     tl: _Timeline,
     triage: Triage,
     as_of: int,
 ) -> ClockResult:
-    priority = triage.priority
     result = ClockResult(name=name, state="not_started")
-    steps = result.steps
-    where = _clauses(policy, name)
-    # Start.
-    if model.starts == "received":
+    touch_start = model.starts == "first_touch"
+    if not touch_start:
         start = tl.statuses[0][0]
-        touch_from = 0
-        steps.append(Step("started when received, {}", where.clock, (_at(policy, start),)))
-    else:
-        if not tl.touches:
-            steps.append(Step("starts at the first touch; none yet", where.starts))
-            return result
+    elif tl.touches:
         start = tl.touches[0]
-        touch_from = 1
-        steps.append(Step("started at the first touch, {}", where.starts, (_at(policy, start),)))
+    else:
+        result.why = _Why(policy, triage, touch_start=True)
+        return result
     result.started_us = start
-    # Target.
-    picked = _pick_target(model, account, priority)
+    picked = pick(model, account, triage.priority)
     if picked is None or picked[1].no_target:
-        clause = policy.clause("clocks", name, "targets", picked[0]) if picked else where.clock
-        steps.append(Step(f"no target for priority {priority}", clause))
         result.state = "no_target"
+        result.why = _Why(policy, triage, picked, touch_start=touch_start)
         return result
     j, rule = picked
-    plan = _plan(policy, name, j, rule, account.contract)
-    steps.append(Step("priority {}: {}", triage.clause, (priority, triage.reason)))
-    steps.extend(plan.steps)
+    plan = plan_for(policy, name, j, rule, account.contract)
     cal = plan.calendar
     result.calendar = cal.name
     budget = plan.budget_us
     if budget is None:
-        budget = _cutoff_budget(rule, cal, start, steps, plan.clause)
-    # Walk the timeline from the start: running and paused stretches, until met or cancelled.
-    end_at: int | None = None
-    end_kind = ""
-    if model.met_on_touch:
-        # A clock started by a touch is met by a later one, not by one logged at the same instant.
-        later = (at for at in tl.touches[touch_from:] if at > start or touch_from == 0)
-        first = next(later, None)
-        if first is not None:
-            end_at, end_kind = first, "met by an agent touch"
+        budget = cutoff(rule, cal, start)[0]
     status_at_start = "new"
     for at, status in tl.statuses:
         if at > start:
             break
         status_at_start = status
     if status_at_start in model.cancelled_in:
-        steps.append(Step(f"cancelled: status {status_at_start} at start", where.clock))
         result.state = "cancelled"
+        result.why = _Why(policy, triage, picked, plan, touch_start, None, "", status_at_start)
         return result
+    # When it ends: the next touch after the start (not one logged at the same instant as the
+    # touch that started it), or entering a status that meets or cancels it.
+    end_at: int | None = None
+    end_kind = ""
+    if model.met_on_touch:
+        for at in tl.touches:
+            if at > start or (at == start and not touch_start):
+                end_at, end_kind = at, "met by an agent touch"
+                break
     pauses: list[tuple[int, int | None]] = []
     paused_since = start if status_at_start in model.paused_in else None
     for at, status in tl.statuses:
@@ -348,79 +230,100 @@ def _clock(
             continue
         if end_at is not None and at >= end_at:
             break
-        if status in model.met_on_status or status in model.cancelled_in:
-            kind = "met" if status in model.met_on_status else "cancelled"
-            end_at, end_kind = at, f"{kind}: status {status}"
+        if status in model.met_on_status:
+            end_at, end_kind = at, f"met: status {status}"
             break
-        if status in model.paused_in and paused_since is None:
-            paused_since = at
-        elif status not in model.paused_in and paused_since is not None:
+        if status in model.cancelled_in:
+            end_at, end_kind = at, f"cancelled: status {status}"
+            break
+        if status in model.paused_in:
+            if paused_since is None:
+                paused_since = at
+        elif paused_since is not None:
             pauses.append((paused_since, at))
             paused_since = None
     if paused_since is not None:
         pauses.append((paused_since, end_at))
-    # Business time used in each running stretch until the budget is spent.
+    # Open time used in each running stretch until the budget is spent.
     remaining = budget
-    due: int | None = None
     cursor = start
-    open_pause: int | None = None
+    still_paused = False
     for p_start, p_end in pauses:
-        if end_at is not None and p_start >= end_at:
-            break
         used = cal.elapsed_us(cursor, p_start)
         if used >= remaining:
             break
         remaining -= used
         result.paused_us.append((p_start, p_end))
-        if p_end is not None:
-            text = "paused {} to {} ({} of open time)"
-            args = (_at(policy, p_start), _at(policy, p_end), _OpenTime(cal, p_start, p_end))
-            steps.append(Step(text, where.paused_in, args))
-        else:
-            steps.append(Step("paused {}, still paused", where.paused_in, (_at(policy, p_start),)))
         if p_end is None:
-            open_pause = p_start
+            still_paused = True
             break
         cursor = p_end
-    if open_pause is None:
-        due = cal.add_us(cursor, remaining)
+    due = None if still_paused else cal.add_us(cursor, remaining)
+    result.due_us = due
+    result.why = _Why(policy, triage, picked, plan, touch_start, end_at, end_kind)
     if end_at is not None:
-        result.met_us = end_at
         if end_kind.startswith("cancelled"):
-            steps.append(
-                Step(
-                    end_kind + " at {}",
-                    where.cancelled_in,
-                    (_at(policy, end_at),),
-                )
-            )
             result.state = "cancelled"
-            result.due_us = due
-            result.met_us = None
             return result
-        steps.append(Step(end_kind + " at {}", where.clock, (_at(policy, end_at),)))
-        result.due_us = due
+        result.met_us = end_at
         result.breached = due is not None and end_at > due
         result.state = "breached" if result.breached else "met"
-        if due is not None:
-            steps.append(
-                Step(
-                    "due {}; " + ("late" if result.breached else "in time"),
-                    args=(_at(policy, due),),
-                )
-            )
-        return result
-    if due is None:
+    elif due is None:
         result.state = "paused"
         result.remaining_us = remaining
-        steps.append(Step("{} of open time left when resumed", args=(_Span(remaining),)))
-        return result
-    result.due_us = due
-    result.breached = as_of > due
-    result.state = "breached" if result.breached else "running"
-    result.remaining_us = cal.elapsed_us(as_of, due)
-    steps.append(Step("due {} ({})", args=(_at(policy, due), LocalTime(due, dt.UTC))))
+    else:
+        result.breached = as_of > due
+        result.state = "breached" if result.breached else "running"
+        result.remaining_us = cal.elapsed_us(as_of, due)
     return result
+
+
+def _explain(r: ClockResult) -> Explanation:
+    why = r.why
+    if why is None:
+        return []
+    policy = why.policy
+    where = _clauses(policy, r.name)
+    if r.started_us is None:
+        return [Step("starts at the first touch; none yet", where.starts)]
+    at = _at(policy, r.started_us)
+    steps = [
+        Step("started at the first touch, {}", where.starts, (at,))
+        if why.touch_start
+        else Step("started when received, {}", where.clock, (at,))
+    ]
+    priority = why.triage.priority
+    if why.plan is None or why.picked is None:
+        j = why.picked[0] if why.picked else None
+        clause = where.clock if j is None else policy.clause("clocks", r.name, "targets", j)
+        return [*steps, Step(f"no target for priority {priority}", clause)]
+    steps.append(Step("priority {}: {}", why.triage.clause, (priority, why.triage.reason)))
+    steps.extend(why.plan.steps)
+    rule = why.picked[1]
+    if rule.cutoff is not None:
+        steps.append(Step(cutoff(rule, why.plan.calendar, r.started_us)[1], why.plan.clause))
+    if why.cancelled_at_start is not None:
+        return [*steps, Step(f"cancelled: status {why.cancelled_at_start} at start", where.clock)]
+    cal = why.plan.calendar
+    for a, b in r.paused_us:
+        if b is None:
+            steps.append(Step("paused {}, still paused", where.paused_in, (_at(policy, a),)))
+        else:
+            args = (_at(policy, a), _at(policy, b), span_text(cal.elapsed_us(a, b)))
+            steps.append(Step("paused {} to {} ({} of open time)", where.paused_in, args))
+    if why.end_at is not None:
+        clause = where.cancelled_in if r.state == "cancelled" else where.clock
+        steps.append(Step(why.end_kind + " at {}", clause, (_at(policy, why.end_at),)))
+        if r.due_us is not None and r.state != "cancelled":
+            verdict = "late" if r.breached else "in time"
+            steps.append(Step("due {}; " + verdict, args=(_at(policy, r.due_us),)))
+    elif r.due_us is None:
+        left = span_text(r.remaining_us or 0)
+        steps.append(Step(f"{left} of open time left when resumed"))
+    else:
+        due = r.due_us
+        steps.append(Step("due {} ({})", args=(_at(policy, due), LocalTime(due, dt.UTC))))
+    return steps
 
 
 def _at(policy: Policy, us: int) -> LocalTime:
@@ -447,14 +350,3 @@ def _clauses(policy: Policy, name: str) -> _Clauses:
         )
     assert isinstance(found, _Clauses)
     return found
-
-
-class _OpenTime(NamedTuple):
-    """Open time between two instants, computed only when shown."""
-
-    calendar: BusinessCalendar
-    a: int
-    b: int
-
-    def __str__(self) -> str:
-        return str(_Span(self.calendar.elapsed_us(self.a, self.b)))
