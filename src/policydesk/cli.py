@@ -155,7 +155,9 @@ def sla_explain(
     tri = report.priority
     out.print(f"priority  {tri.priority}: {tri.reason} {tri.clause}", markup=False)
     for name, clock in report.clocks.items():
-        due = f"{fmt_instant(p, clock.due)}  ({_utc(clock.due)})" if clock.due else "no target"
+        due = clock.state.replace("_", " ")  # not started, no target, paused…
+        if clock.due is not None:
+            due = f"{fmt_instant(p, clock.due)}  ({_utc(clock.due)})"
         out.print(f"\n[bold]{name}[/]: {due}")
         for step in clock.steps:
             out.print(f"  - {step}", markup=False)
