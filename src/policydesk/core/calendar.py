@@ -58,9 +58,12 @@ I64Array = npt.NDArray[np.int64]
 
 def to_us(t: dt.datetime) -> int:
     """Epoch microseconds of an aware instant."""
-    if t.tzinfo is None or t.utcoffset() is None:
-        raise CalendarError(f"instant {t.isoformat()} has no time zone; give an offset or a zone")
-    return (t - EPOCH) // _US
+    try:
+        return (t - EPOCH) // _US  # a naive instant cannot be subtracted from an aware one
+    except TypeError:
+        raise CalendarError(
+            f"instant {t.isoformat()} has no time zone; give an offset or a zone"
+        ) from None
 
 
 def from_us(us: int) -> dt.datetime:
@@ -320,10 +323,7 @@ class BusinessCalendar:
         """The earliest instant at which ``duration`` of open time has elapsed since ``start``."""
         # The common case inline (it is the hot path of every clock); add_us does the rest.
         ix = self._index
-        try:
-            s = (start - EPOCH) // _US
-        except TypeError:
-            s = to_us(start)  # raises the clear error for a naive instant
+        s = to_us(start)
         d = duration // _US
         if ix is not None and ix.lo_us <= s < ix.hi_us and d >= 0:
             ends = ix.ends
