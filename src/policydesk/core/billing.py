@@ -104,7 +104,7 @@ def meeting_fees(policy: Policy, meetings: Sequence[Meeting]) -> list[MeetingFee
     if rule is None:
         raise PolicyError("this policy has no meeting cancellation rule")
     clause = policy.clause("billing", "meetings") + (f" ({rule.cite})" if rule.cite else "")
-    notice = dt.timedelta(hours=float(rule.notice_hours))
+    notice = dt.timedelta(0, 0, int(rule.notice_hours * 3_600_000_000))
     fee = (rule.fee_hours * billing.rates[rule.rate]).quantize(_CENTS, rounding=ROUND_HALF_UP)
     out: list[MeetingFee] = []
     cancellations = 0
