@@ -323,7 +323,10 @@ class BusinessCalendar:
         """The earliest instant at which ``duration`` of open time has elapsed since ``start``."""
         # The common case inline (it is the hot path of every clock); add_us does the rest.
         ix = self._index
-        s = to_us(start)
+        try:
+            s = (start - EPOCH) // _US
+        except TypeError:
+            s = to_us(start)  # raises the clear error for a naive instant
         d = duration // _US
         if ix is not None and ix.lo_us <= s < ix.hi_us and d >= 0:
             ends = ix.ends
