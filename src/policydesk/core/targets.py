@@ -8,6 +8,7 @@ Only a cut-off rule depends on the clock's start.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import NamedTuple
 
@@ -27,7 +28,7 @@ class Account(NamedTuple):
     plan: str | None
     channel: str | None
     contract: str | None
-    attributes: dict[str, Attr]
+    attributes: Mapping[str, Attr]
 
 
 class Plan(NamedTuple):

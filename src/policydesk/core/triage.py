@@ -19,9 +19,11 @@ class Triage:
     reason: str | Step
 
 
-def attributes_of(policy: Policy, facts: TicketFacts) -> dict[str, Attr]:
-    """The plan's attributes, overridden by the ticket's own."""
+def attributes_of(policy: Policy, facts: TicketFacts) -> Mapping[str, Attr]:
+    """The plan's attributes, overridden by the ticket's own (read-only)."""
     plan = policy.doc.plans.get(facts.plan or "")
+    if not facts.attributes:
+        return plan.attributes if plan else {}
     merged: dict[str, Attr] = dict(plan.attributes) if plan else {}
     merged.update(facts.attributes)
     return merged
