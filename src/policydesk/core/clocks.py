@@ -116,11 +116,12 @@ def evaluate(
     """Every clock of ``policy`` for this ticket, as of ``as_of``."""
     as_of_us = to_us(as_of)
     timeline = _timeline(policy, facts, events, as_of_us)
-    triage = classify(policy, facts)
-    priority = triage.priority
-    if timeline.priority_changes:
+    if timeline.priority_changes:  # an agent's choice replaces triage's
         at, priority = timeline.priority_changes[-1]
         triage = Triage(priority, "", Step("changed by an agent at {}", args=(_at(policy, at),)))
+    else:
+        triage = classify(policy, facts)
+        priority = triage.priority
     if priority not in policy.priority_names:
         raise PolicyError(f"priority {priority!r} is not one of the policy's priorities")
     account = Account(
