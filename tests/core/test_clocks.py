@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from policydesk.core.clocks import ClockResult, evaluate
+from policydesk.core.errors import PolicyError
 from policydesk.core.facts import Event, TicketFacts
 from policydesk.core.policy import Policy, parse_policy
 
@@ -216,3 +218,64 @@ def test_a_second_touch_at_the_same_instant_does_not_meet_the_follow_up() -> Non
         Event(at("2026-11-24T11:00:00-05:00"), "call"),
     ]
     assert run(events, "2026-11-24T11:00:00-05:00")["next_response"].state == "running"
+
+
+def test_a_status_that_meets_the_clock_at_receipt_meets_it() -> None:
+    events = [Event(TUE_10, "status", status="resolved")]
+    c = run(events, "2026-12-10T00:00:00-05:00")["resolve"]
+    assert c.state == "met"
+    assert c.met_at == TUE_10
+
+
+def test_a_priority_change_after_the_clock_ended_does_not_rewrite_its_verdict() -> None:
+    events = [
+        Event(at("2026-11-25T10:00:00-05:00"), "status", status="resolved"),
+        Event(at("2026-11-27T10:00:00-05:00"), "priority", priority="critical"),
+    ]
+    report = run(events, "2026-11-27T10:00:00-05:00")
+    assert report["resolve"].state == "met"
+    assert report["resolve"].due == at("2026-11-27T10:00:00-05:00")  # normal: 2 business days
+
+
+def test_events_before_receipt_and_as_of_before_receipt_are_refused() -> None:
+    early = [Event(TUE_10 - dt.timedelta(seconds=1), "reply")]
+    with pytest.raises(PolicyError, match="before receipt"):
+        run(early, "2026-11-24T11:00:00-05:00")
+    with pytest.raises(PolicyError, match="before the ticket was received"):
+        run([], "2026-11-24T09:59:59-05:00")
+
+
+CUTOFF = """\
+name: Early close
+calendars:
+  office:
+    zone: America/Los_Angeles
+    hours: {weekdays: ["08:30-17:00"]}
+    holidays: {country: US}
+    closures: [{date: 2026-12-24, hours: "12:00-17:00"}]
+priorities: [{name: normal}]
+default_priority: normal
+clocks:
+  acknowledge:
+    met_on_touch: true
+    targets: [{cutoff: {at: "17:00"}}]
+"""
+
+
+@pytest.mark.parametrize(
+    ("received", "due"),
+    [
+        # Before the cut-off but after an early close: the next business day (25th is a holiday).
+        ("2026-12-24T13:00:00-08:00", "2026-12-28T17:00:00-08:00"),
+        # Before the early close: that day, at the early close.
+        ("2026-12-24T11:00:00-08:00", "2026-12-24T12:00:00-08:00"),
+        # At the cut-off, which is also the close: the next business day, not the next opening.
+        ("2026-12-22T17:00:00-08:00", "2026-12-23T17:00:00-08:00"),
+    ],
+)
+def test_a_cutoff_whose_close_has_passed_moves_to_the_next_business_day(
+    received: str, due: str
+) -> None:
+    policy = parse_policy(CUTOFF, "cutoff.yaml")
+    report = evaluate(policy, TicketFacts(received=at(received)), [], at(received))
+    assert report.clocks["acknowledge"].due == at(due)

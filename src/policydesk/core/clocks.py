@@ -113,25 +113,47 @@ class _Timeline:
 def evaluate(
     policy: Policy, facts: TicketFacts, events: Sequence[Event], as_of: dt.datetime
 ) -> ClockReport:
-    """Every clock of ``policy`` for this ticket, as of ``as_of``."""
+    """Every clock of ``policy`` for this ticket, as of ``as_of``.
+
+    Raises ``PolicyError`` for a timeline that cannot be: ``as_of`` or an event before receipt,
+    or a priority the policy does not define.
+    """
     as_of_us = to_us(as_of)
     timeline = _timeline(policy, facts, events, as_of_us)
-    if timeline.priority_changes:  # an agent's choice replaces triage's
-        at, priority = timeline.priority_changes[-1]
-        triage = Triage(priority, "", Step("changed by an agent at {}", args=(_at(policy, at),)))
-    else:
-        triage = classify(policy, facts)
-        priority = triage.priority
-    if priority not in policy.priority_names:
-        raise PolicyError(f"priority {priority!r} is not one of the policy's priorities")
+    priorities = _Priorities(policy, facts, timeline.priority_changes)
     account = Account(
         facts.plan, facts.channel, contract_of(policy, facts), attributes_of(policy, facts)
     )
     clocks: dict[str, ClockResult] = {
-        name: _clock(policy, name, model, account, timeline, triage, as_of_us)
+        name: _clock(policy, name, model, account, timeline, priorities, as_of_us)
         for name, model in policy.doc.clocks.items()
     }
-    return ClockReport(priority=triage, status=timeline.statuses[-1][1], clocks=clocks)
+    return ClockReport(priority=priorities.at(None), status=timeline.statuses[-1][1], clocks=clocks)
+
+
+class _Priorities:
+    """The ticket's priority at a moment: an agent's latest choice by then, else triage's."""
+
+    def __init__(self, policy: Policy, facts: TicketFacts, changes: list[tuple[int, str]]) -> None:
+        self.policy, self.facts, self.changes = policy, facts, changes
+        self._triage: Triage | None = None
+        for _, name in changes:
+            if name not in policy.priority_names:
+                raise PolicyError(f"priority {name!r} is not one of the policy's priorities")
+
+    def at(self, moment: int | None) -> Triage:
+        """As of ``moment`` (None: as of the evaluation)."""
+        chosen = [c for c in self.changes if moment is None or c[0] <= moment]
+        if chosen:
+            at, name = chosen[-1]
+            reason = Step("changed by an agent at {}", args=(_at(self.policy, at),))
+            return Triage(name, "", reason)
+        if self._triage is None:
+            self._triage = classify(self.policy, self.facts)
+            if self._triage.priority not in self.policy.priority_names:
+                name = self._triage.priority
+                raise PolicyError(f"priority {name!r} is not one of the policy's priorities")
+        return self._triage
 
 
 def fmt_instant(policy: Policy, t: dt.datetime) -> str:
@@ -142,6 +164,8 @@ def _timeline(
     policy: Policy, facts: TicketFacts, events: Sequence[Event], as_of_us: int
 ) -> _Timeline:
     received = to_us(facts.received)
+    if as_of_us < received:
+        raise PolicyError("asked as of an instant before the ticket was received")
     touch_types = policy.touch_types
     status = "new"
     statuses = [(received, status)]
@@ -154,7 +178,7 @@ def _timeline(
         if at > as_of_us:
             break
         if at < received:
-            at = received
+            raise PolicyError(f"a {ev.type} event at {ev.at.isoformat()} is before receipt")
         kind = ev.type
         new_status = status
         if kind in touch_types:
@@ -181,7 +205,7 @@ def _clock(
     model: ClockModel,
     account: Account,
     tl: _Timeline,
-    triage: Triage,
+    priorities: _Priorities,
     as_of: int,
 ) -> ClockResult:
     result = ClockResult(name=name, state="not_started")
@@ -191,21 +215,9 @@ def _clock(
     elif tl.touches:
         start = tl.touches[0]
     else:
-        result.why = _Why(policy, triage, touch_start=True)
+        result.why = _Why(policy, priorities.at(None), touch_start=True)
         return result
     result.started_us = start
-    picked = pick(model, account, triage.priority)
-    if picked is None or picked[1].no_target:
-        result.state = "no_target"
-        result.why = _Why(policy, triage, picked, touch_start=touch_start)
-        return result
-    j, rule = picked
-    plan = plan_for(policy, name, j, rule, account.contract)
-    cal = plan.calendar
-    result.calendar = cal.name
-    budget = plan.budget_us
-    if budget is None:
-        budget = cutoff(rule, cal, start)[0]
     status_at_start = "new"
     for at, status in tl.statuses:
         if at > start:
@@ -213,13 +225,16 @@ def _clock(
         status_at_start = status
     if status_at_start in model.cancelled_in:
         result.state = "cancelled"
-        result.why = _Why(policy, triage, picked, plan, touch_start, None, "", status_at_start)
+        triage = priorities.at(start)
+        result.why = _Why(policy, triage, None, None, touch_start, None, "", status_at_start)
         return result
     # When it ends: the next touch after the start (not one logged at the same instant as the
-    # touch that started it), or entering a status that meets or cancels it.
+    # touch that started it), or being in or entering a status that meets or cancels it.
     end_at: int | None = None
     end_kind = ""
-    if model.met_on_touch:
+    if status_at_start in model.met_on_status:
+        end_at, end_kind = start, f"met: status {status_at_start}"
+    elif model.met_on_touch:
         for at in tl.touches:
             if at > start or (at == start and not touch_start):
                 end_at, end_kind = at, "met by an agent touch"
@@ -245,6 +260,21 @@ def _clock(
             paused_since = None
     if paused_since is not None:
         pauses.append((paused_since, end_at))
+    # The target of the priority in force when the clock ended (a later change re-targets
+    # only a clock that is still running).
+    triage = priorities.at(end_at)
+    picked = pick(model, account, triage.priority)
+    if picked is None or picked[1].no_target:
+        result.state = "no_target"
+        result.why = _Why(policy, triage, picked, touch_start=touch_start)
+        return result
+    j, rule = picked
+    plan = plan_for(policy, name, j, rule, account.contract)
+    cal = plan.calendar
+    result.calendar = cal.name
+    budget = plan.budget_us
+    if budget is None:
+        budget = cutoff(rule, cal, start)[0]
     # Open time used in each running stretch until the budget is spent.
     remaining = budget
     cursor = start
@@ -293,6 +323,8 @@ def _explain(r: ClockResult) -> Explanation:
         if why.touch_start
         else Step("started when received, {}", where.clock, (at,))
     ]
+    if why.cancelled_at_start is not None:
+        return [*steps, Step(f"cancelled: status {why.cancelled_at_start} at start", where.clock)]
     priority = why.triage.priority
     if why.plan is None or why.picked is None:
         j = why.picked[0] if why.picked else None
@@ -303,8 +335,6 @@ def _explain(r: ClockResult) -> Explanation:
     rule = why.picked[1]
     if rule.cutoff is not None:
         steps.append(Step(cutoff(rule, why.plan.calendar, r.started_us)[1], why.plan.clause))
-    if why.cancelled_at_start is not None:
-        return [*steps, Step(f"cancelled: status {why.cancelled_at_start} at start", where.clock)]
     cal = why.plan.calendar
     for a, b in r.paused_us:
         if b is None:

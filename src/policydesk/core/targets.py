@@ -77,15 +77,18 @@ def cutoff(rule: TargetRule, cal: BusinessCalendar, start: int) -> tuple[int, st
     cut = parse_clock_time(rule.cutoff.at)
     local = from_us(start).astimezone(cal.zone)
     on = local.date()
-    if cal.is_business_day(on) and local.time() <= cut:
+    close = cal.close_of_business(on)
+    # Same day only if it is a business day, the cut-off has not passed and (after an early
+    # close) the day's close is still ahead.
+    if close is not None and local.time() <= cut and to_us(close) > start:
         why = f"received by the {rule.cutoff.at} cut-off on a business day: due by close that day"
     else:
         on = cal.next_business_day(on)
+        close = cal.close_of_business(on)
         why = (
-            f"received after the {rule.cutoff.at} cut-off or on a closed day: "
+            f"received after the {rule.cutoff.at} cut-off, after the close or on a closed day: "
             f"due by close of the next business day ({on.isoformat()})"
         )
-    close = cal.close_of_business(on)
     assert close is not None
     return cal.elapsed_us(start, to_us(close)), why
 
