@@ -60,7 +60,7 @@ class EventIn(_Model):
 
 class WorkIn(_Model):
     start: AwareDatetime
-    minutes: int = Field(ge=0)
+    minutes: int = Field(ge=0, le=1_000_000)
     kind: str
     requester_trained: bool = False
 

@@ -1,6 +1,7 @@
 """The ``policydesk`` command: check, test and explain policies.
 
-Exit codes: 0 success, 1 a case failed, 2 the input is invalid (with a located message).
+Exit codes: 0 success, 1 a case failed, 2 the input is invalid (with a located message),
+3 an internal error (a bug, reported in one line).
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from policydesk.casefile import CaseResult, load_cases, run_cases
 from policydesk.core.calendar import to_us
@@ -47,6 +50,9 @@ def _guard(fn: Callable[[], T]) -> T:
     except (PolicyError, CalendarError) as exc:
         err.print(f"error: {exc}", markup=False)
         raise typer.Exit(2) from None
+    except Exception as exc:  # a bug: say so in one line rather than with a traceback
+        err.print(f"internal error: {type(exc).__name__}: {exc} (please report it)", markup=False)
+        raise typer.Exit(3) from None
 
 
 PolicyOpt = Annotated[Path, typer.Option("--policy", "-p", help="The policy file (YAML).")]
@@ -107,16 +113,16 @@ def policy_test(
 
 
 def _print_results(results: list[CaseResult], p: Policy) -> None:
-    table = Table(title=f"{p.doc.name} ({p.version[:12]})", show_lines=False)
+    table = Table(title=Text(f"{p.doc.name} ({p.version[:12]})"), show_lines=False)
     table.add_column("", width=4)
     table.add_column("case")
     for r in results:
-        table.add_row("[green]ok[/]" if r.passed else "[red]FAIL[/]", r.name)
+        table.add_row("[green]ok[/]" if r.passed else "[red]FAIL[/]", Text(r.name))
     out.print(table)
     for r in results:
         if r.passed:
             continue
-        out.print(f"\n[red]FAIL[/] {r.name}")
+        out.print(f"\n[red]FAIL[/] {escape(r.name)}")
         for f in r.failures:
             out.print(f"  {f}", markup=False)
         for line in r.explanation:
@@ -150,7 +156,7 @@ def sla_explain(
     )
     _guard(lambda: _check_names(p, facts))
     report = _guard(lambda: evaluate(p, facts, [], when))
-    out.print(f"[bold]{p.doc.name}[/] (version {p.version[:12]})")
+    out.print(f"[bold]{escape(p.doc.name)}[/] (version {p.version[:12]})")
     out.print(f"received  {fmt_instant(p, when)}  ({_utc(when)})", markup=False)
     tri = report.priority
     out.print(f"priority  {tri.priority}: {tri.reason} {tri.clause}", markup=False)

@@ -44,9 +44,10 @@ def test_unknown_work_kind_is_refused_with_the_known_ones() -> None:
         price_work(ECELLAR, WorkEntry(TUE_10, 10, "consulting"))
 
 
-def test_negative_minutes_are_refused() -> None:
-    with pytest.raises(PolicyError, match="negative"):
-        price_work(ECELLAR, WorkEntry(TUE_10, -5, "training"))
+@pytest.mark.parametrize("minutes", [-5, 10**9])
+def test_minutes_out_of_range_are_refused(minutes: int) -> None:
+    with pytest.raises(PolicyError, match="between 0 and 1,000,000 minutes"):
+        price_work(ECELLAR, WorkEntry(TUE_10, minutes, "training"))
 
 
 def test_a_policy_without_billing_says_so() -> None:

@@ -69,8 +69,8 @@ def _work_time(policy: Policy, billing: BillingModel, start: dt.datetime) -> str
 def price_work(policy: Policy, entry: WorkEntry) -> Charge:
     """Price one time entry by the first billing rule that matches it."""
     billing = _billing(policy)
-    if entry.minutes < 0:
-        raise PolicyError("a time entry cannot last a negative number of minutes")
+    if not 0 <= entry.minutes <= 1_000_000:
+        raise PolicyError("a time entry lasts between 0 and 1,000,000 minutes")
     if entry.kind not in billing.work_kinds:
         raise PolicyError(
             f"work kind {entry.kind!r} is not one of: {', '.join(billing.work_kinds)}"

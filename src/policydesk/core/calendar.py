@@ -54,6 +54,9 @@ _INITIAL_DAYS_BEFORE = 14
 _INITIAL_DAYS_AFTER = 400
 
 I64Array = npt.NDArray[np.int64]
+# The span a calendar answers for; far enough for any ticket, and clear of date overflow.
+_MIN_US = (dt.datetime(1900, 1, 3, tzinfo=dt.UTC) - EPOCH) // _US
+_MAX_US = (dt.datetime(2399, 12, 1, tzinfo=dt.UTC) - EPOCH) // _US
 
 
 def to_us(t: dt.datetime) -> int:
@@ -254,7 +257,10 @@ class BusinessCalendar:
         """Open time of a regular business day: the most common weekday open time."""
         if self.spec.standard_day is not None:
             return self.spec.standard_day
-        lengths = [sum(w.end - w.start for w in day) for day in self.spec.weekly]
+        lengths = [
+            sum(e - s for s, e in _merge([(w.start, w.end) for w in day]))
+            for day in self.spec.weekly
+        ]
         counts = Counter(n for n in lengths if n > 0)
         if not counts:
             raise CalendarError(f"calendar {self.name!r} has no regular open day")
@@ -453,6 +459,8 @@ class BusinessCalendar:
         ix = self._index
         if ix is not None and ix.lo_us <= lo and hi < ix.hi_us:
             return ix
+        if lo < _MIN_US or hi > _MAX_US:
+            raise CalendarError("instants must lie between the years 1900 and 2400")
         first = self._local_date(lo) - dt.timedelta(days=_INITIAL_DAYS_BEFORE)
         last = self._local_date(hi) + dt.timedelta(days=_INITIAL_DAYS_AFTER)
         if ix is not None:
@@ -507,6 +515,8 @@ class BusinessCalendar:
     @lru_cache(maxsize=4096)  # noqa: B019 - the calendar lives as long as its policy
     def _day_intervals(self, day: dt.date) -> tuple[tuple[int, int], ...]:
         """Open UTC intervals of the windows starting on ``day``, less that day's closures."""
+        if not 1900 <= day.year <= 2399:
+            raise CalendarError("dates must lie between the years 1900 and 2399")
         spans: list[tuple[int, int]] = []
         for w in self.day_windows(day):
             spans.extend(self._wall_span(day, w))

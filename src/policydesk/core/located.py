@@ -22,6 +22,7 @@ __all__ = ["Issue", "LocatedDocument", "LocatedError", "parse_located", "validat
 Path = tuple[str | int, ...]
 M = TypeVar("M", bound=BaseModel)
 _INT = re.compile(r"[-+]?[0-9]+")
+_ALIAS = "YAML aliases (*name) are not supported; write the value out"
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +73,15 @@ class LocatedDocument:
 def parse_located(text: str, file: str) -> LocatedDocument:
     """Parse YAML ``text``; raises ``LocatedError`` for syntax errors and duplicate keys."""
     try:
+        # Aliases are refused before anything is built: expanding them can recurse for ever or
+        # blow up (a "billion laughs"), and a policy reads better with its values written out.
+        aliases = [
+            Issue(file, *_place(ev.start_mark), _ALIAS)
+            for ev in yaml.parse(text, Loader=yaml.SafeLoader)
+            if isinstance(ev, yaml.AliasEvent)
+        ]
+        if aliases:
+            raise LocatedError(aliases)
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -121,6 +131,10 @@ def _scalar(node: yaml.ScalarNode) -> Any:
     if _INT.fullmatch(value):
         return int(value)
     return value
+
+
+def _place(mark: Any) -> tuple[int, int]:
+    return (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
 
 
 def _at(file: str, node: yaml.Node, message: str) -> Issue:

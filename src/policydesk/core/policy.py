@@ -12,7 +12,7 @@ import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 
@@ -118,7 +118,11 @@ WindowText = Annotated[str, AfterValidator(_check_window)]
 
 
 def _check_money(v: Decimal) -> Decimal:
-    if v < 0 or v != v.quantize(Decimal("0.01")):
+    try:
+        exact = v == v.quantize(Decimal("0.01"))
+    except InvalidOperation:
+        exact = False
+    if not (v.is_finite() and 0 <= v <= 1_000_000_000 and exact):
         raise ValueError(f"{v} is not an amount of money with at most two decimals")
     return v
 
@@ -171,7 +175,7 @@ class CalendarModel(_Model):
     holidays: HolidaysModel | None = None
     closures: list[DatedWindow] = []
     openings: list[DatedWindow] = []
-    standard_day_minutes: int | None = Field(None, gt=0)
+    standard_day_minutes: int | None = Field(None, gt=0, le=24 * 60)
     cite: str = ""
 
     @field_validator("zone")
@@ -271,10 +275,10 @@ class TargetRule(Cited):
     channel: Names = []
     contract: Names = []
     attributes: dict[str, Attr] = {}
-    business_minutes: int | None = Field(None, gt=0)
-    business_hours: Decimal | None = Field(None, gt=0)
-    business_days: Decimal | None = Field(None, gt=0)
-    calendar_hours: Decimal | None = Field(None, gt=0)
+    business_minutes: int | None = Field(None, gt=0, le=10_000_000)
+    business_hours: Decimal | None = Field(None, gt=0, le=1_000_000)
+    business_days: Decimal | None = Field(None, gt=0, le=100_000)
+    calendar_hours: Decimal | None = Field(None, gt=0, le=1_000_000)
     cutoff: CutoffModel | None = None
     no_target: bool = False
     calendar: str | None = Field(None, description="Count in this calendar, not the contract's.")
@@ -336,15 +340,15 @@ class BillingRule(Cited):
 
 class MeetingsModel(Cited):
     free_cancellations: int = Field(1, ge=0)
-    notice_hours: Decimal = Field(ge=0)
-    fee_hours: Decimal = Field(gt=0)
+    notice_hours: Decimal = Field(ge=0, le=100_000)
+    fee_hours: Decimal = Field(gt=0, le=1_000)
     rate: str
 
 
 class BillingModel(Cited):
     currency: str = Field(pattern=r"^[A-Z]{3}$")
     calendar: str | None = None
-    increment_minutes: int = Field(gt=0)
+    increment_minutes: int = Field(gt=0, le=24 * 60)
     rates: dict[str, Money]
     work_kinds: list[str] = Field(min_length=1)
     rules: list[BillingRule] = Field(min_length=1)
