@@ -170,3 +170,25 @@ def test_sla_explain_rejects_a_naive_instant_and_unknown_names() -> None:
     )
     assert code == 2
     assert "--plan: unknown 'gold'; expected one of: standard" in err
+
+
+def test_names_are_printed_as_written_not_as_markup(tmp_path: Path) -> None:
+    cases = tmp_path / "c.yaml"
+    cases.write_text(
+        "cases:\n"
+        "  - name: '[bold]odd [/] name'\n"
+        "    ticket: {received: '2026-11-24T15:01:00-08:00', plan: standard}\n"
+        "    expect: {acknowledge_by: '2026-11-24T17:00:00-08:00'}\n"
+    )
+    code, out, _ = invoke(
+        "policy", "test", str(cases), "--policy", str(ROOT / "policies/ecellar.yaml")
+    )
+    assert code == 1
+    assert "FAIL [bold]odd [/] name" in out
+
+
+def test_instants_outside_the_supported_years_are_a_clear_error() -> None:
+    policy = str(ROOT / "policies/ecellar.yaml")
+    code, _, err = invoke("sla", "explain", "--policy", policy, "--received", "9999-12-31T00:00Z")
+    assert code == 2
+    assert "between the years 1900 and 2399" in err

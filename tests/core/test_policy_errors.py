@@ -175,3 +175,37 @@ def test_several_calendars_need_one_default() -> None:
     extra = "  other:\n    zone: UTC\n    always_open: true\n"
     text = GOOD.replace("priorities:\n", extra + "priorities:\n", 1)
     assert errors(text) == ["p.yaml:3:3: mark exactly one calendar `default: true`"]
+
+
+def test_yaml_aliases_are_refused_where_they_are_used() -> None:
+    assert errors("name: &n x\ndescription: *n\n") == [
+        "p.yaml:2:14: YAML aliases (*name) are not supported; write the value out"
+    ]
+
+
+def test_a_self_referencing_alias_is_refused_not_recursed() -> None:
+    assert errors("name: &n [*n]\n") == [
+        "p.yaml:1:11: YAML aliases (*name) are not supported; write the value out"
+    ]
+
+
+def test_absurd_numbers_are_refused_with_their_place() -> None:
+    (msg,) = errors(GOOD.replace("{business_hours: 8}", "{business_hours: 99999999999}"))
+    assert msg.startswith("p.yaml:19:26: clocks.first_response.targets.1.business_hours:")
+    assert "less than or equal to 1000000" in msg
+
+
+def test_an_amount_too_large_for_cents_is_refused() -> None:
+    billing = """\
+billing:
+  currency: USD
+  increment_minutes: 15
+  rates: {standard: "1e30"}
+  work_kinds: [support]
+  rules: [{kind: support, rate: standard}]
+"""
+    (msg,) = errors(GOOD + billing)
+    assert msg == (
+        "p.yaml:23:21: billing.rates.standard: 1E+30 is not an amount of money with at most"
+        " two decimals"
+    )
