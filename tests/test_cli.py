@@ -192,3 +192,23 @@ def test_instants_outside_the_supported_years_are_a_clear_error() -> None:
     code, _, err = invoke("sla", "explain", "--policy", policy, "--received", "9999-12-31T00:00Z")
     assert code == 2
     assert "between the years 1900 and 2399" in err
+
+
+def test_a_timeline_before_receipt_is_located(tmp_path: Path) -> None:
+    cases = tmp_path / "c.yaml"
+    cases.write_text(
+        "cases:\n"
+        "  - name: impossible\n"
+        "    ticket: {received: '2026-11-24T15:01:00-08:00', plan: standard}\n"
+        "    events: [{at: '2026-11-24T15:00:00-08:00', type: reply}]\n"
+        "    as_of: '2026-11-23T00:00:00-08:00'\n"
+        "    expect: {met: [acknowledge]}\n"
+    )
+    code, _, err = invoke(
+        "policy", "test", str(cases), "--policy", str(ROOT / "policies/ecellar.yaml")
+    )
+    assert code == 2
+    assert err.splitlines() == [
+        f"{cases}:4:18: this event is before receipt",
+        f"{cases}:5:12: as_of is before the ticket was received",
+    ]

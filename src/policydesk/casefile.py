@@ -38,9 +38,7 @@ class TicketIn(_Model):
     attributes: dict[str, Attr] = {}
 
 
-EventKind = Literal[
-    "reply", "call", "chat", "note", "customer_reply", "status", "priority", "acknowledgement"
-]
+EventKind = Literal["reply", "call", "chat", "note", "customer_reply", "status", "priority"]
 
 
 class EventIn(_Model):
@@ -145,7 +143,12 @@ def load_cases(path: str | Path, policy: Policy) -> CaseFile:
             need((*at, "ticket", "priority"), t.priority, prios, "priority")
             need((*at, "ticket", "channel"), t.channel, set(policy.doc.channels), "channel")
             need((*at, "ticket", "contract"), t.contract, set(policy.doc.contracts), "contract")
+        received = case.ticket.received if case.ticket else None
+        if received and case.as_of and case.as_of < received:
+            issues.append(doc.issue((*at, "as_of"), "as_of is before the ticket was received"))
         for j, ev in enumerate(case.events):
+            if received and ev.at < received:
+                issues.append(doc.issue((*at, "events", j, "at"), "this event is before receipt"))
             need((*at, "events", j, "status"), ev.status, set(STATUSES), "status")
             need((*at, "events", j, "priority"), ev.priority, prios, "priority")
         if case.work:

@@ -209,3 +209,15 @@ billing:
         "p.yaml:23:21: billing.rates.standard: 1E+30 is not an amount of money with at most"
         " two decimals"
     )
+
+
+def test_a_calendar_that_is_never_open_is_refused_at_load() -> None:
+    (msg,) = errors(GOOD.replace('weekdays: ["09:00-17:00"]', "weekdays: []"))
+    assert msg == (
+        "p.yaml:3:3: calendars.office: this calendar is never open: give it hours or openings"
+    )
+
+
+def test_only_agent_events_can_be_touches() -> None:
+    (msg,) = errors(GOOD + "touch_events: [reply, status]\n")
+    assert msg.startswith("p.yaml:20:23: touch_events.1: Input should be 'reply', 'call' or 'chat'")

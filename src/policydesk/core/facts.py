@@ -31,7 +31,7 @@ class Event:
     """One entry of a ticket's timeline.
 
     ``type`` is one of: reply (an agent's public reply), call, chat, note (internal),
-    customer_reply, acknowledgement, status (with ``status``), priority (with ``priority``).
+    customer_reply, status (with ``status``), priority (with ``priority``).
     """
 
     at: dt.datetime

@@ -42,7 +42,7 @@ class LocatedError(Exception):
     """A file was rejected; ``issues`` lists every problem found, each with its place."""
 
     def __init__(self, issues: Sequence[Issue]) -> None:
-        self.issues = list(issues)
+        self.issues = sorted(issues, key=lambda i: (i.file, i.line, i.column))
         super().__init__("\n".join(str(i) for i in self.issues))
 
 
@@ -147,7 +147,7 @@ def validate_located(model: type[M], doc: LocatedDocument) -> M:
         return model.model_validate(doc.data)
     except ValidationError as exc:
         issues = [_issue_from_pydantic(doc, model, err) for err in exc.errors(include_url=False)]
-        raise LocatedError(sorted(issues, key=lambda i: (i.line, i.column))) from None
+        raise LocatedError(issues) from None
 
 
 def _issue_from_pydantic(doc: LocatedDocument, model: type[BaseModel], err: Any) -> Issue:

@@ -59,9 +59,9 @@ Status = Literal["new", "open", "pending_customer", "mitigated", "resolved", "cl
 STATUSES: tuple[str, ...] = get_args(Status)
 ClockName = Literal["acknowledge", "first_response", "next_response", "resolve"]
 CLOCK_NAMES: tuple[str, ...] = get_args(ClockName)
-EventType = Literal[
-    "reply", "call", "chat", "note", "customer_reply", "status", "priority", "acknowledgement"
-]
+EventType = Literal["reply", "call", "chat", "note", "customer_reply", "status", "priority"]
+#: Agent events that may count as a touch (a response of any kind, RL14).
+TouchEvent = Literal["reply", "call", "chat"]
 DEFAULT_CHANNELS = [
     "email",
     "phone",
@@ -191,6 +191,8 @@ class CalendarModel(_Model):
     def _shape(self) -> CalendarModel:
         if self.always_open == bool(self.hours):
             raise ValueError("give either `always_open: true` or `hours`, not both or neither")
+        if not self.always_open and not any(self.hours.values()) and not self.openings:
+            raise ValueError("this calendar is never open: give it hours or openings")
         for o in self.openings:
             if o.hours is None:
                 raise ValueError(f"opening on {o.date} needs `hours`")
@@ -365,7 +367,7 @@ class PolicyDoc(_Model):
     contracts: dict[str, ContractModel] = {}
     plans: dict[str, PlanModel] = {}
     channels: list[str] = Field(default_factory=lambda: list(DEFAULT_CHANNELS))
-    touch_events: list[EventType] = Field(
+    touch_events: list[TouchEvent] = Field(
         default_factory=lambda: ["reply", "call", "chat"],  # type: ignore[arg-type]
         description="Agent events that count as a touch (a response of any kind).",
     )
