@@ -209,6 +209,6 @@ def test_a_timeline_before_receipt_is_located(tmp_path: Path) -> None:
     )
     assert code == 2
     assert err.splitlines() == [
-        f"{cases}:4:18: this event is before receipt",
+        f"{cases}:4:19: this event is before receipt",
         f"{cases}:5:12: as_of is before the ticket was received",
     ]
