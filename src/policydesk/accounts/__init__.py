@@ -1,0 +1,1 @@
+"""Client businesses (accounts) and the people who write in for them (contacts)."""

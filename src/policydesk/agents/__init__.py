@@ -1,0 +1,1 @@
+"""Support agents, their tiers and roles, and how they sign in."""

@@ -1,0 +1,1 @@
+"""The audit log: who did what to accounts, bans, overrides and billing disclosures."""

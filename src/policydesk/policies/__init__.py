@@ -1,0 +1,1 @@
+"""Policy versions stored in the database, and which one is active."""

@@ -1,0 +1,1 @@
+"""Tickets and their append-only event log, run by the active policy."""
