@@ -74,7 +74,10 @@ class Ticket(Base):
     open_work: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
 
-    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy's own mapping
+    # Optimistic concurrency: every UPDATE says WHERE version = <the version read>. The
+    # service sets the next version itself, so that a change to the log alone (a note) bumps
+    # it too.
+    __mapper_args__ = {"version_id_col": version, "version_id_generator": False}  # noqa: RUF012
 
 
 class TicketEvent(Base):

@@ -1,0 +1,70 @@
+"""Activating policy versions and reading the compiled policy a ticket runs under."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from policydesk.core.located import LocatedError
+from policydesk.core.policy import Policy, parse_policy
+from policydesk.errors import InvalidInput, NotFound
+from policydesk.policies.models import PolicyVersion
+
+__all__ = ["activate_policy", "active_version", "compiled", "validate_policy"]
+
+_COMPILED: dict[str, Policy] = {}
+
+
+def compiled(row: PolicyVersion) -> Policy:
+    """The compiled policy of a stored version (compiled once per process)."""
+    found = _COMPILED.get(row.version)
+    if found is None:
+        found = _COMPILED[row.version] = parse_policy(row.text, row.source)
+    return found
+
+
+def validate_policy(*, text: str, source: str) -> Policy:
+    """Parse ``text``; raises ``InvalidInput`` listing every located problem."""
+    try:
+        return parse_policy(text, source)
+    except LocatedError as exc:
+        raise InvalidInput("\n".join(str(i) for i in exc.issues), field="policy") from None
+
+
+def activate_policy(session: Session, *, text: str, source: str, now: dt.datetime) -> PolicyVersion:
+    """Store ``text`` as a version (if new) and make it the active one."""
+    policy = validate_policy(text=text, source=source)
+    row = session.get(PolicyVersion, policy.version)
+    if row is None:
+        row = PolicyVersion(
+            version=policy.version,
+            name=policy.doc.name,
+            source=source,
+            text=text,
+            activated_at=now,
+        )
+        session.add(row)
+    _COMPILED.setdefault(policy.version, policy)
+    session.execute(
+        update(PolicyVersion).where(PolicyVersion.version != policy.version).values(active=False)
+    )
+    row.active = True
+    row.activated_at = now
+    session.flush()
+    return row
+
+
+def active_version(session: Session) -> PolicyVersion:
+    row = session.scalars(select(PolicyVersion).where(PolicyVersion.active)).first()
+    if row is None:
+        raise NotFound("no policy is active; activate one with POST /api/v1/policy")
+    return row
+
+
+def get_version(session: Session, version: str) -> PolicyVersion:
+    row = session.get(PolicyVersion, version)
+    if row is None:
+        raise NotFound(f"policy version {version} is not stored")
+    return row

@@ -1,0 +1,384 @@
+"""Ticket use cases. Every change appends to the event log and recomputes the clocks from it,
+in the caller's transaction (services never commit)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from policydesk.access import Actor, require_agent
+from policydesk.accounts.models import Account, Contact
+from policydesk.agents.models import Agent
+from policydesk.core.clocks import ClockReport, evaluate
+from policydesk.core.facts import Event, TicketFacts
+from policydesk.core.policy import Policy
+from policydesk.errors import AccountRefused, Forbidden, InvalidInput, NotFound, StaleVersion
+from policydesk.policies import service as policy_service
+from policydesk.policies.models import PolicyVersion
+from policydesk.tickets.models import Ticket, TicketEvent
+from policydesk.tickets.schemas import EventIn, TicketCreate
+
+__all__ = [
+    "Filters",
+    "clocks_of",
+    "create_ticket",
+    "events_of",
+    "get_ticket",
+    "list_tickets",
+    "record_event",
+]
+
+#: Sorts after every real deadline: the queue key of a ticket with none pending.
+NO_DEADLINE = dt.datetime(2999, 12, 31, tzinfo=dt.UTC)
+CLOSED = ("resolved", "closed")
+# Timeline entries the clocks read; tier and assignee changes do not move a clock.
+_CLOCK_EVENTS = {"reply", "call", "chat", "note", "customer_reply", "status", "priority"}
+_AGENT_ONLY = {"reply", "note", "call", "chat", "status", "priority", "tier", "assignee"}
+
+
+def create_ticket(
+    session: Session, *, data: TicketCreate, actor: Actor, now: dt.datetime
+) -> Ticket:
+    """Open a ticket under the active policy.
+
+    Raises ``AccountRefused`` for a banned or refused account (with the reason), ``Forbidden``
+    when a contact writes for another account, ``InvalidInput`` naming the field at fault.
+    """
+    row = policy_service.active_version(session)
+    policy = policy_service.compiled(row)
+    account_id, requester_id = data.account_id, data.requester_id
+    if actor.contact is not None:
+        # A contact always writes as itself, for its own account.
+        if account_id not in (None, actor.contact.account_id):
+            raise Forbidden("a contact can open tickets only for its own account")
+        account_id, requester_id = actor.contact.account_id, actor.contact.id
+    account = _account(session, account_id)
+    if requester_id is not None and session.get(Contact, requester_id) is None:
+        raise InvalidInput(f"no contact {requester_id}", field="requester_id")
+    if account is not None and account.status != "active":
+        reason = account.status_reason or "no reason recorded"
+        raise AccountRefused(f"support for this account is {account.status}: {reason}")
+    received = data.received_at or now
+    if received > now + dt.timedelta(minutes=5):
+        raise InvalidInput("received_at is in the future", field="received_at")
+    if data.channel not in policy.doc.channels:
+        options = ", ".join(policy.doc.channels)
+        raise InvalidInput(f"channel {data.channel!r} is not one of: {options}", field="channel")
+    if data.priority is not None and data.priority not in policy.priority_names:
+        options = ", ".join(p.name for p in policy.doc.priorities)
+        raise InvalidInput(f"priority {data.priority!r} is not one of: {options}", field="priority")
+    ticket = Ticket(
+        account_id=account_id,
+        requester_id=requester_id,
+        subject=data.subject,
+        body=data.body,
+        channel=data.channel,
+        category=data.category,
+        priority=policy.doc.default_priority,
+        priority_rank=policy.priority_rank(policy.doc.default_priority),
+        status="new",
+        tier="L1",
+        policy_version=row.version,
+        custom_fields=dict(data.custom_fields),
+        received_at=received,
+        updated_at=now,
+        queue_deadline=NO_DEADLINE,
+        open_work=True,
+        version=1,
+    )
+    actor_agent = actor.agent.id if actor.agent else None
+    new_events = [
+        TicketEvent(
+            at=received,
+            type="received",
+            agent_id=actor_agent,
+            contact_id=requester_id,
+            body=data.body,
+            data={"channel": data.channel},
+        )
+    ]
+    if data.priority is not None:
+        # A priority chosen at intake is an agent's (or the requester's) choice, kept over triage.
+        new_events.append(
+            TicketEvent(
+                at=received, type="priority", agent_id=actor_agent, data={"priority": data.priority}
+            )
+        )
+    _recompute(session, ticket, policy, account, now, new_events)
+    session.add(ticket)
+    session.flush()
+    for event in new_events:
+        event.ticket_id = ticket.id
+    session.add_all(new_events)
+    session.flush()
+    return ticket
+
+
+def record_event(
+    session: Session,
+    *,
+    ticket_id: int,
+    expected_version: int,
+    data: EventIn,
+    actor: Actor,
+    now: dt.datetime,
+) -> Ticket:
+    """Append one change to a ticket whose version is still ``expected_version``.
+
+    Raises ``StaleVersion`` when someone changed the ticket since (also when it happens
+    concurrently, at flush), ``Forbidden``, ``NotFound`` and ``InvalidInput``.
+    """
+    ticket = get_ticket(session, ticket_id=ticket_id, actor=actor)
+    if ticket.version != expected_version:
+        raise StaleVersion(
+            f"ticket {ticket_id} is at version {ticket.version}, not {expected_version}"
+        )
+    if actor.contact is not None and data.type != "customer_reply":
+        raise Forbidden("a contact can only reply to its tickets")
+    if data.type in _AGENT_ONLY:
+        require_agent(actor)
+    policy = policy_service.compiled(_version_row(session, ticket.policy_version))
+    payload = _payload(session, policy, ticket, data)
+    event = TicketEvent(
+        ticket_id=ticket.id,
+        at=now,
+        type=data.type,
+        agent_id=actor.agent.id if actor.agent else None,
+        contact_id=actor.contact.id if actor.contact else None,
+        body=data.body,
+        data=payload,
+    )
+    if data.type == "tier":
+        ticket.tier = payload["tier"]
+    elif data.type == "assignee":
+        ticket.assignee_id = payload["assignee_id"]
+    ticket.updated_at = now
+    ticket.version = expected_version + 1
+    _recompute(session, ticket, policy, _account(session, ticket.account_id), now, [event])
+    session.add(event)
+    try:
+        session.flush()  # one UPDATE … WHERE version = expected: a concurrent change fails it
+    except StaleDataError:
+        raise StaleVersion(f"ticket {ticket_id} was changed by someone else meanwhile") from None
+    return ticket
+
+
+def _payload(session: Session, policy: Policy, ticket: Ticket, data: EventIn) -> dict[str, Any]:
+    if data.type == "status":
+        if data.status is None:
+            raise InvalidInput("a status change needs `status`", field="status")
+        return {"status": data.status}
+    if data.type == "priority":
+        if data.priority not in policy.priority_names:
+            options = ", ".join(p.name for p in policy.doc.priorities)
+            raise InvalidInput(f"priority must be one of: {options}", field="priority")
+        return {"priority": data.priority, "reason": data.reason}
+    if data.type == "tier":
+        if data.tier is None:
+            raise InvalidInput("a tier change needs `tier`", field="tier")
+        return {"tier": data.tier, "from": ticket.tier, "reason": data.reason}
+    if data.type == "assignee":
+        if data.assignee_id is not None and session.get(Agent, data.assignee_id) is None:
+            raise InvalidInput(f"no agent {data.assignee_id}", field="assignee_id")
+        return {"assignee_id": data.assignee_id, "from": ticket.assignee_id}
+    if data.type in ("reply", "customer_reply", "note") and not data.body.strip():
+        raise InvalidInput(f"a {data.type} needs a body", field="body")
+    return {}
+
+
+def get_ticket(session: Session, *, ticket_id: int, actor: Actor) -> Ticket:
+    """The ticket, if ``actor`` may see it; a contact gets ``NotFound`` for any other account's
+    ticket, so that its existence is not leaked either (RL3)."""
+    ticket = session.get(Ticket, ticket_id)
+    if ticket is None or not actor.sees_account(ticket.account_id):
+        raise NotFound(f"no ticket {ticket_id}")
+    return ticket
+
+
+def events_of(session: Session, ticket: Ticket, actor: Actor) -> Sequence[TicketEvent]:
+    """The ticket's log; contacts do not see internal notes."""
+    query = select(TicketEvent).where(TicketEvent.ticket_id == ticket.id)
+    if not actor.is_agent:
+        query = query.where(TicketEvent.type != "note")
+    return session.scalars(query.order_by(TicketEvent.at, TicketEvent.id)).all()
+
+
+def clocks_of(session: Session, ticket: Ticket, now: dt.datetime) -> ClockReport:
+    """The ticket's clocks as of ``now`` (remaining time and breaches move with time)."""
+    policy = policy_service.compiled(_version_row(session, ticket.policy_version))
+    return _evaluate(session, ticket, policy, _account(session, ticket.account_id), now)
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    status: str | None = None
+    priority: str | None = None
+    account_id: int | None = None
+    assignee_id: int | None = None
+    tier: str | None = None
+    breached: bool | None = None
+    due_before: dt.datetime | None = None
+    include_closed: bool = False
+
+
+def list_tickets(
+    session: Session,
+    *,
+    actor: Actor,
+    filters: Filters,
+    cursor: str | None,
+    limit: int,
+    now: dt.datetime,
+) -> tuple[Sequence[Ticket], str | None]:
+    """A page of tickets by urgency: the most urgent priority first and exclusively ahead of
+    the rest (SC2), then the earliest pending deadline, then the ticket number."""
+    query = select(Ticket)
+    if actor.contact is not None:
+        query = query.where(Ticket.account_id == actor.contact.account_id)
+    if filters.status is not None:
+        query = query.where(Ticket.status == filters.status)
+    elif not filters.include_closed:
+        query = query.where(Ticket.open_work)
+    if filters.priority is not None:
+        query = query.where(Ticket.priority == filters.priority)
+    if filters.account_id is not None:
+        query = query.where(Ticket.account_id == filters.account_id)
+    if filters.assignee_id is not None:
+        query = query.where(Ticket.assignee_id == filters.assignee_id)
+    if filters.tier is not None:
+        query = query.where(Ticket.tier == filters.tier)
+    if filters.breached is True:
+        query = query.where(Ticket.next_deadline_at <= now)
+    elif filters.breached is False:
+        query = query.where(or_(Ticket.next_deadline_at.is_(None), Ticket.next_deadline_at > now))
+    if filters.due_before is not None:
+        query = query.where(Ticket.next_deadline_at < filters.due_before)
+    if cursor is not None:
+        rank, deadline, last_id = _decode_cursor(cursor)
+        query = query.where(
+            or_(
+                Ticket.priority_rank > rank,
+                and_(Ticket.priority_rank == rank, Ticket.queue_deadline > deadline),
+                and_(
+                    Ticket.priority_rank == rank,
+                    Ticket.queue_deadline == deadline,
+                    Ticket.id > last_id,
+                ),
+            )
+        )
+    query = query.order_by(Ticket.priority_rank, Ticket.queue_deadline, Ticket.id).limit(limit + 1)
+    rows = session.scalars(query).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    nxt = _encode_cursor(rows[-1]) if more and rows else None
+    return rows, nxt
+
+
+def _encode_cursor(t: Ticket) -> str:
+    raw = json.dumps([t.priority_rank, t.queue_deadline.isoformat(), t.id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[int, dt.datetime, int]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        rank, deadline, last_id = json.loads(raw)
+        when = dt.datetime.fromisoformat(deadline)
+        if not (isinstance(rank, int) and isinstance(last_id, int) and when.tzinfo):
+            raise ValueError
+        return rank, when, last_id
+    except (ValueError, TypeError, binascii.Error, json.JSONDecodeError):
+        raise InvalidInput("this cursor was not given by this API", field="cursor") from None
+
+
+def _account(session: Session, account_id: int | None) -> Account | None:
+    if account_id is None:
+        return None
+    account = session.get(Account, account_id)
+    if account is None:
+        raise InvalidInput(f"no account {account_id}", field="account_id")
+    return account
+
+
+def _version_row(session: Session, version: str) -> PolicyVersion:
+    row = session.get(PolicyVersion, version)
+    if row is None:  # pragma: no cover - a foreign key makes this impossible
+        raise NotFound(f"policy version {version} is not stored")
+    return row
+
+
+def _evaluate(
+    session: Session,
+    ticket: Ticket,
+    policy: Policy,
+    account: Account | None,
+    now: dt.datetime,
+    new_events: Sequence[TicketEvent] = (),
+) -> ClockReport:
+    rows: list[TicketEvent] = []
+    if ticket.id is not None:
+        with session.no_autoflush:  # the ticket's own pending changes are flushed once, later
+            rows = list(
+                session.scalars(
+                    select(TicketEvent)
+                    .where(TicketEvent.ticket_id == ticket.id, TicketEvent.type.in_(_CLOCK_EVENTS))
+                    .order_by(TicketEvent.at, TicketEvent.id)
+                )
+            )
+    rows.extend(e for e in new_events if e.type in _CLOCK_EVENTS)
+    events = [
+        Event(
+            e.at,
+            e.type,
+            status=(e.data or {}).get("status"),
+            priority=(e.data or {}).get("priority"),
+        )
+        for e in rows
+    ]
+    facts = TicketFacts(
+        received=ticket.received_at,
+        plan=account.plan if account else None,
+        channel=ticket.channel,
+        subject=ticket.subject,
+        body=ticket.body,
+        contract=account.contract if account else None,
+        attributes=dict(account.attributes) if account else {},
+    )
+    return evaluate(policy, facts, events, max(now, ticket.received_at))
+
+
+def _recompute(
+    session: Session,
+    ticket: Ticket,
+    policy: Policy,
+    account: Account | None,
+    now: dt.datetime,
+    new_events: Sequence[TicketEvent] = (),
+) -> None:
+    """Bring the ticket's denormalised columns in line with its log (and ``new_events``)."""
+    report = _evaluate(session, ticket, policy, account, now, new_events)
+    ticket.status = report.status
+    ticket.priority = report.priority.priority
+    ticket.priority_rank = policy.priority_rank(ticket.priority)
+    dues: dict[str, dt.datetime | None] = {}
+    pending: list[dt.datetime] = []
+    for name, clock in report.clocks.items():
+        dues[name] = clock.due
+        if clock.state in ("running", "breached") and clock.met_us is None and clock.due:
+            pending.append(clock.due)
+    ticket.acknowledge_due_at = dues.get("acknowledge")
+    ticket.first_response_due_at = dues.get("first_response")
+    ticket.next_response_due_at = dues.get("next_response")
+    ticket.resolve_due_at = dues.get("resolve")
+    ticket.next_deadline_at = min(pending) if pending else None
+    ticket.queue_deadline = ticket.next_deadline_at or NO_DEADLINE
+    ticket.open_work = ticket.status not in CLOSED
