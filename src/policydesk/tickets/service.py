@@ -35,6 +35,7 @@ __all__ = [
     "get_ticket",
     "list_tickets",
     "record_event",
+    "timeline_of",
 ]
 
 #: Sorts after every real deadline: the queue key of a ticket with none pending.
@@ -316,14 +317,14 @@ def _version_row(session: Session, version: str) -> PolicyVersion:
     return row
 
 
-def _evaluate(
-    session: Session,
-    ticket: Ticket,
-    policy: Policy,
-    account: Account | None,
-    now: dt.datetime,
-    new_events: Sequence[TicketEvent] = (),
-) -> ClockReport:
+def timeline_of(session: Session, ticket: Ticket) -> tuple[TicketFacts, list[Event]]:
+    """The ticket as the core sees it: its facts and its clock-relevant events."""
+    return _facts_and_events(session, ticket, _account(session, ticket.account_id), ())
+
+
+def _facts_and_events(
+    session: Session, ticket: Ticket, account: Account | None, new_events: Sequence[TicketEvent]
+) -> tuple[TicketFacts, list[Event]]:
     rows: list[TicketEvent] = []
     if ticket.id is not None:
         with session.no_autoflush:  # the ticket's own pending changes are flushed once, later
@@ -353,6 +354,18 @@ def _evaluate(
         contract=account.contract if account else None,
         attributes=dict(account.attributes) if account else {},
     )
+    return facts, events
+
+
+def _evaluate(
+    session: Session,
+    ticket: Ticket,
+    policy: Policy,
+    account: Account | None,
+    now: dt.datetime,
+    new_events: Sequence[TicketEvent] = (),
+) -> ClockReport:
+    facts, events = _facts_and_events(session, ticket, account, new_events)
     return evaluate(policy, facts, events, max(now, ticket.received_at))
 
 

@@ -1,0 +1,58 @@
+"""Agent and sign-in shapes for the API."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = ["AgentIn", "AgentOut", "LoginIn", "MeOut", "TokenIn", "TokenOut"]
+
+
+class LoginIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: str = Field(min_length=3, max_length=320)
+    password: str = Field(min_length=1, max_length=1_000)
+
+
+class AgentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    email: str = Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")
+    role: Literal["agent", "lead", "admin"] = "agent"
+    tier: Literal["L1", "L2", "PT", "Dev"] = "L1"
+    password: str | None = Field(None, min_length=8, max_length=1_000)
+
+
+class AgentOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    email: str
+    role: str
+    tier: str
+    active: bool
+    created_at: dt.datetime
+
+
+class TokenIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field("api", min_length=1, max_length=200)
+
+
+class TokenOut(BaseModel):
+    token: str = Field(description="Shown once; only its hash is kept.")
+
+
+class MeOut(BaseModel):
+    kind: Literal["agent", "contact"]
+    id: int
+    name: str
+    email: str
+    role: str | None = None
+    account_id: int | None = None

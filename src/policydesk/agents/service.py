@@ -1,0 +1,129 @@
+"""Agents and how they (and portal contacts) authenticate."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from policydesk.access import Actor
+from policydesk.accounts.models import Contact
+from policydesk.agents.models import ROLES, TIERS, Agent, ApiToken, LoginSession
+from policydesk.agents.security import digest, hash_password, new_secret, verify_password
+from policydesk.errors import InvalidInput, NotFound, Unauthenticated
+
+__all__ = [
+    "authenticate_session",
+    "authenticate_token",
+    "create_agent",
+    "create_token",
+    "end_session",
+    "login",
+]
+
+
+def create_agent(
+    session: Session,
+    *,
+    name: str,
+    email: str,
+    role: str = "agent",
+    tier: str = "L1",
+    password: str | None = None,
+    now: dt.datetime,
+) -> Agent:
+    if role not in ROLES:
+        raise InvalidInput(f"role must be one of: {', '.join(ROLES)}", field="role")
+    if tier not in TIERS:
+        raise InvalidInput(f"tier must be one of: {', '.join(TIERS)}", field="tier")
+    agent = Agent(
+        name=name,
+        email=email.strip().lower(),
+        role=role,
+        tier=tier,
+        password_hash=hash_password(password) if password else None,
+        shifts=[],
+        active=True,
+        created_at=now,
+    )
+    session.add(agent)
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError:
+        raise InvalidInput(f"an agent with e-mail {email} exists", field="email") from None
+    return agent
+
+
+def create_token(session: Session, *, agent_id: int, name: str, now: dt.datetime) -> str:
+    """A new API token for the agent; the token is returned once and stored only hashed."""
+    if session.get(Agent, agent_id) is None:
+        raise NotFound(f"no agent {agent_id}")
+    token = new_secret("pd")
+    session.add(ApiToken(agent_id=agent_id, name=name, token_hash=digest(token), created_at=now))
+    session.flush()
+    return token
+
+
+def authenticate_token(session: Session, token: str) -> Actor:
+    row = session.scalars(select(ApiToken).where(ApiToken.token_hash == digest(token))).first()
+    if row is None or row.revoked_at is not None:
+        raise Unauthenticated("this API token is not valid")
+    agent = session.get(Agent, row.agent_id)
+    if agent is None or not agent.active:
+        raise Unauthenticated("this API token's agent is not active")
+    return Actor(agent=agent)
+
+
+def login(
+    session: Session, *, email: str, password: str, contact: bool, now: dt.datetime, days: int
+) -> str:
+    """Check a password; returns a new session id for the cookie."""
+    who: Agent | Contact | None
+    if contact:
+        who = session.scalars(select(Contact).where(Contact.email == email.strip().lower())).first()
+    else:
+        who = session.scalars(select(Agent).where(Agent.email == email.strip().lower())).first()
+    if who is None or not verify_password(who.password_hash, password):
+        raise Unauthenticated("wrong e-mail or password")
+    if isinstance(who, Agent) and not who.active:
+        raise Unauthenticated("this agent is not active")
+    sid = new_secret("pds")
+    session.add(
+        LoginSession(
+            session_hash=digest(sid),
+            agent_id=who.id if isinstance(who, Agent) else None,
+            contact_id=who.id if isinstance(who, Contact) else None,
+            created_at=now,
+            expires_at=now + dt.timedelta(days=days),
+        )
+    )
+    session.flush()
+    return sid
+
+
+def authenticate_session(session: Session, sid: str, now: dt.datetime) -> Actor:
+    row = session.scalars(
+        select(LoginSession).where(LoginSession.session_hash == digest(sid))
+    ).first()
+    if row is None or row.expires_at <= now:
+        raise Unauthenticated("this session has ended; sign in again")
+    if row.agent_id is not None:
+        agent = session.get(Agent, row.agent_id)
+        if agent is None or not agent.active:
+            raise Unauthenticated("this agent is not active")
+        return Actor(agent=agent)
+    contact = session.get(Contact, row.contact_id)
+    if contact is None:
+        raise Unauthenticated("this session has ended; sign in again")
+    return Actor(contact=contact)
+
+
+def end_session(session: Session, sid: str) -> None:
+    row = session.scalars(
+        select(LoginSession).where(LoginSession.session_hash == digest(sid))
+    ).first()
+    if row is not None:
+        session.delete(row)

@@ -1,0 +1,125 @@
+"""Ticket routes: parse, call one service function, render."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
+
+from policydesk.core.clocks import ClockReport
+from policydesk.tickets import service as ticket_service
+from policydesk.tickets.models import Ticket
+from policydesk.tickets.schemas import (
+    ClockOut,
+    EventIn,
+    EventOut,
+    Status,
+    TicketCreate,
+    TicketDetail,
+    TicketOut,
+    TicketPage,
+    Tier,
+)
+from policydesk.web.context import actor_of, expected_version, unit
+
+router = APIRouter(prefix="/api/v1/tickets", tags=["tickets"])
+
+
+def _etag(response: Response, ticket: Ticket) -> None:
+    response.headers["ETag"] = f'"{ticket.version}"'
+
+
+def _clocks(report: ClockReport) -> list[ClockOut]:
+    return [
+        ClockOut(
+            name=c.name,
+            state=c.state,
+            started_at=c.started_at,
+            due=c.due,
+            met_at=c.met_at,
+            breached=c.breached,
+            remaining_seconds=None if c.remaining_us is None else c.remaining_us // 1_000_000,
+            explanation=[str(s) for s in c.steps],
+        )
+        for c in report.clocks.values()
+    ]
+
+
+@router.post("", status_code=201, response_model=TicketOut)
+def create_ticket(data: TicketCreate, request: Request, response: Response) -> TicketOut:
+    """Open a ticket under the active policy; its clocks start at once."""
+    with unit(request) as (session, now):
+        actor = actor_of(session, request, now)
+        ticket = ticket_service.create_ticket(session, data=data, actor=actor, now=now)
+        out = TicketOut.model_validate(ticket)
+    response.headers["Location"] = f"/api/v1/tickets/{out.id}"
+    response.headers["ETag"] = f'"{out.version}"'
+    return out
+
+
+@router.get("", response_model=TicketPage)
+def list_tickets(
+    request: Request,
+    status: Status | None = None,
+    priority: str | None = None,
+    account_id: int | None = None,
+    assignee_id: int | None = None,
+    tier: Tier | None = None,
+    breached: bool | None = None,
+    due_before: dt.datetime | None = None,
+    include_closed: bool = False,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> TicketPage:
+    """The queue: most urgent priority first and exclusively (SC2), then earliest deadline."""
+    filters = ticket_service.Filters(
+        status=status,
+        priority=priority,
+        account_id=account_id,
+        assignee_id=assignee_id,
+        tier=tier,
+        breached=breached,
+        due_before=due_before,
+        include_closed=include_closed,
+    )
+    with unit(request) as (session, now):
+        actor = actor_of(session, request, now)
+        rows, nxt = ticket_service.list_tickets(
+            session, actor=actor, filters=filters, cursor=cursor, limit=limit, now=now
+        )
+        return TicketPage(items=[TicketOut.model_validate(t) for t in rows], next_cursor=nxt)
+
+
+@router.get("/{ticket_id}", response_model=TicketDetail)
+def get_ticket(ticket_id: int, request: Request, response: Response) -> TicketDetail:
+    """One ticket with each clock (due, remaining, breached, explanation) and its log."""
+    with unit(request) as (session, now):
+        actor = actor_of(session, request, now)
+        ticket = ticket_service.get_ticket(session, ticket_id=ticket_id, actor=actor)
+        report = ticket_service.clocks_of(session, ticket, now)
+        events = ticket_service.events_of(session, ticket, actor)
+        _etag(response, ticket)
+        return TicketDetail(
+            **TicketOut.model_validate(ticket).model_dump(),
+            body=ticket.body,
+            clocks=_clocks(report),
+            events=[EventOut.model_validate(e) for e in events],
+        )
+
+
+@router.post("/{ticket_id}/events", response_model=TicketOut)
+def add_event(ticket_id: int, data: EventIn, request: Request, response: Response) -> TicketOut:
+    """Reply, note, log a call or chat, or change status, priority, tier or assignee.
+
+    Needs ``If-Match`` with the ticket's ETag; a stale one gets 412 and changes nothing.
+    """
+    version = expected_version(request)
+    with unit(request) as (session, now):
+        actor = actor_of(session, request, now)
+        ticket = ticket_service.record_event(
+            session, ticket_id=ticket_id, expected_version=version, data=data, actor=actor, now=now
+        )
+        out = TicketOut.model_validate(ticket)
+    response.headers["ETag"] = f'"{out.version}"'
+    return out

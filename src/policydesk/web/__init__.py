@@ -1,0 +1,1 @@
+"""The HTTP adapter: the application factory, request plumbing and error mapping."""

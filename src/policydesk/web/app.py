@@ -1,0 +1,69 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from policydesk.agents import api as agents_api
+from policydesk.db.engine import make_engine, sessions
+from policydesk.policies import api as policies_api
+from policydesk.policies import service as policy_service
+from policydesk.settings import Settings
+from policydesk.tickets import api as tickets_api
+from policydesk.web import problems
+from policydesk.web.context import Runtime, unit
+
+__all__ = ["create_app"]
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def create_app(
+    settings: Settings,
+    *,
+    engine: Engine | None = None,
+    session_factory: sessionmaker[Session] | None = None,
+    clock: Callable[[], dt.datetime] = _utc_now,
+) -> FastAPI:
+    """The API for ``settings``; tests hand in their own engine, sessions and clock."""
+    engine = engine or make_engine(settings.database_url)
+    app = FastAPI(
+        title="Policydesk",
+        version="0.1.0",
+        summary="A help desk whose support policy is executable.",
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/api/v1/docs",
+        redoc_url=None,
+    )
+    app.state.runtime = Runtime(settings, engine, session_factory or sessions(engine), clock)
+    problems.install(app)
+    app.include_router(tickets_api.router)
+    app.include_router(policies_api.router)
+    app.include_router(agents_api.router)
+
+    @app.get("/healthz", tags=["health"])
+    def healthz() -> dict[str, str]:
+        """The process is up."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["health"])
+    def readyz(request: Request) -> JSONResponse:
+        """The database answers and a policy is active."""
+        try:
+            with unit(request) as (session, _now):
+                session.execute(text("SELECT 1"))
+                version = policy_service.active_version(session).version
+        except Exception as exc:
+            detail = f"{type(exc).__name__}: {exc}"
+            return JSONResponse({"status": "unavailable", "detail": detail}, status_code=503)
+        return JSONResponse({"status": "ready", "policy_version": version})
+
+    return app

@@ -1,0 +1,75 @@
+"""What a route needs from the running application: a transaction, the actor, the time."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from fastapi import Request
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from policydesk.access import Actor
+from policydesk.agents import service as agent_service
+from policydesk.db.engine import session_scope
+from policydesk.errors import DomainError, Unauthenticated
+from policydesk.settings import Settings
+
+__all__ = ["SESSION_COOKIE", "Runtime", "actor_of", "expected_version", "runtime", "unit"]
+
+SESSION_COOKIE = "pd_session"
+_ETAG = re.compile(r'\s*(?:W/)?"?(\d{1,18})"?\s*')
+
+
+@dataclass(frozen=True)
+class Runtime:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    clock: Callable[[], dt.datetime]
+
+
+def runtime(request: Request) -> Runtime:
+    found = request.app.state.runtime
+    assert isinstance(found, Runtime)
+    return found
+
+
+@contextmanager
+def unit(request: Request) -> Iterator[tuple[Session, dt.datetime]]:
+    """One transaction for the request (committed when the block ends), and its instant."""
+    rt = runtime(request)
+    with session_scope(rt.sessions) as session:
+        yield session, rt.clock()
+
+
+def actor_of(session: Session, request: Request, now: dt.datetime) -> Actor:
+    """The agent of a bearer token, or the agent or contact of a session cookie."""
+    header = request.headers.get("authorization", "")
+    if header[:7].lower() == "bearer ":
+        return agent_service.authenticate_token(session, header[7:].strip())
+    sid = request.cookies.get(SESSION_COOKIE)
+    if sid:
+        return agent_service.authenticate_session(session, sid, now)
+    raise Unauthenticated("sign in, or send an API token as 'Authorization: Bearer …'")
+
+
+class PreconditionRequired(DomainError):
+    status = 428
+    title = "Precondition required"
+
+
+def expected_version(request: Request) -> int:
+    """The ticket version the client read, from ``If-Match`` (an ETag such as ``"3"``)."""
+    raw = request.headers.get("if-match")
+    if raw is None:
+        raise PreconditionRequired(
+            "send If-Match with the ticket's ETag, so that no update is lost", field="If-Match"
+        )
+    m = _ETAG.fullmatch(raw)
+    if m is None:
+        raise PreconditionRequired(f"If-Match {raw!r} is not an ETag of this API", field="If-Match")
+    return int(m[1])
