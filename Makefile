@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint types unit bench clean
+.PHONY: install run cases test lint types unit bench clean
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -14,11 +14,19 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-run: $(STAMP)
+# Serves the API on http://127.0.0.1:8000 with an embedded SQLite database and demo data.
+run: $(STAMP) cases
+	$(BIN)/policydesk db upgrade
+	$(BIN)/policydesk demo
+	$(BIN)/policydesk serve
+
+# Every example policy against its case file, and one explained ticket.
+cases: $(STAMP)
 	@for p in policies/*.yaml; do \
 		name=$$(basename $$p .yaml); \
-		echo "== $$name"; \
-		$(BIN)/policydesk policy test policies/cases/$$name.yaml --policy $$p || exit 1; \
+		$(BIN)/policydesk policy test policies/cases/$$name.yaml --policy $$p --json \
+			| $(BIN)/python -c "import json,sys; d=json.load(sys.stdin); print(f'$$name: {d[\"passed\"]} cases passed, {d[\"failed\"]} failed'); sys.exit(d[\"failed\"] > 0)" \
+			|| exit 1; \
 	done
 	$(BIN)/policydesk sla explain --policy policies/ecellar.yaml \
 		--received 2026-11-24T15:01:00-08:00 --subject "Customers cannot place orders"
@@ -39,4 +47,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/calendar_bench.py
 
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis policydesk.db*

@@ -15,11 +15,15 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
+from sqlalchemy import select
 
+from policydesk.agents import service as agent_service
+from policydesk.agents.models import Agent
 from policydesk.casefile import CaseResult, load_cases, run_cases
 from policydesk.core.calendar import to_us
 from policydesk.core.clocks import evaluate, fmt_instant
@@ -27,12 +31,23 @@ from policydesk.core.errors import CalendarError, PolicyError
 from policydesk.core.facts import TicketFacts
 from policydesk.core.located import LocatedError
 from policydesk.core.policy import Policy, PolicyDoc, load_policy
+from policydesk.db.engine import make_engine, session_scope, sessions
+from policydesk.db.migrate import upgrade
+from policydesk.demo import DEMO_PASSWORD, load_demo
+from policydesk.errors import DomainError
+from policydesk.settings import Settings
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 policy_app = typer.Typer(no_args_is_help=True, help="Check, test and export policies.")
 sla_app = typer.Typer(no_args_is_help=True, help="Explain SLA clocks.")
+db_app = typer.Typer(no_args_is_help=True, help="The database.")
+agent_app = typer.Typer(no_args_is_help=True, help="Support agents.")
+token_app = typer.Typer(no_args_is_help=True, help="API tokens.")
 app.add_typer(policy_app, name="policy")
 app.add_typer(sla_app, name="sla")
+app.add_typer(db_app, name="db")
+app.add_typer(agent_app, name="agent")
+app.add_typer(token_app, name="token")
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -47,7 +62,7 @@ def _guard(fn: Callable[[], T]) -> T:
         for issue in exc.issues:
             err.print(str(issue), markup=False)
         raise typer.Exit(2) from None
-    except (PolicyError, CalendarError) as exc:
+    except (PolicyError, CalendarError, DomainError) as exc:
         err.print(f"error: {exc}", markup=False)
         raise typer.Exit(2) from None
     except Exception as exc:  # a bug: say so in one line rather than with a traceback
@@ -205,6 +220,115 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, Decimal):
         return str(value)
     return value
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        for e in exc.errors():
+            where = ".".join(str(p) for p in e["loc"])
+            prefix = f"settings: {where}: " if where else "settings: "
+            err.print(prefix + e["msg"].removeprefix("Value error, "), markup=False)
+        raise typer.Exit(2) from None
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the database at POLICYDESK_DATABASE_URL."""
+    settings = _settings()
+    engine = make_engine(settings.database_url)
+    _guard(lambda: upgrade(engine))
+    out.print(f"database at {engine.url.render_as_string(hide_password=True)} is up to date")
+
+
+@app.command("demo")
+def demo() -> None:
+    """Activate the configured policy and load demo accounts, agents and tickets (once)."""
+    settings = _settings()
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    factory = sessions(engine)
+
+    def load() -> tuple[str, bool]:
+        with session_scope(factory) as session:
+            admin, created = load_demo(session, policy_path=settings.policy, now=_now())
+            token = agent_service.create_token(session, agent_id=admin.id, name="demo", now=_now())
+            return token, created
+
+    token, created = _guard(load)
+    out.print("demo data loaded" if created else "demo data was already there", markup=False)
+    out.print(f"policy      {settings.policy}", markup=False)
+    out.print(f"admin       admin@policydesk.test / {DEMO_PASSWORD}", markup=False)
+    out.print(f"admin token {token}", markup=False)
+
+
+@agent_app.command("create")
+def agent_create(
+    email: Annotated[str, typer.Option(help="Sign-in e-mail.")],
+    name: Annotated[str, typer.Option(help="Display name.")],
+    role: Annotated[str, typer.Option(help="agent, lead or admin.")] = "agent",
+    tier: Annotated[str, typer.Option(help="L1, L2, PT or Dev.")] = "L1",
+    password: Annotated[
+        str | None, typer.Option(help="For signing in to the console; omit for token-only use.")
+    ] = None,
+) -> None:
+    """Add a support agent."""
+    settings = _settings()
+    factory = sessions(make_engine(settings.database_url))
+
+    def create() -> int:
+        with session_scope(factory) as session:
+            agent = agent_service.create_agent(
+                session,
+                name=name,
+                email=email,
+                role=role,
+                tier=tier,
+                password=password or None,
+                now=_now(),
+            )
+            return agent.id
+
+    agent_id = _guard(create)
+    out.print(f"agent {agent_id} created: {email} ({role}, {tier})", markup=False)
+
+
+@token_app.command("create")
+def token_create(
+    email: Annotated[str, typer.Option(help="The agent's e-mail.")],
+    name: Annotated[str, typer.Option(help="What the token is for.")] = "cli",
+) -> None:
+    """Create an API token for an agent; it is printed once."""
+    settings = _settings()
+    factory = sessions(make_engine(settings.database_url))
+
+    def create() -> str:
+        with session_scope(factory) as session:
+            agent = session.scalars(
+                select(Agent).where(Agent.email == email.strip().lower())
+            ).first()
+            if agent is None:
+                raise PolicyError(f"no agent with e-mail {email}")
+            return agent_service.create_token(session, agent_id=agent.id, name=name, now=_now())
+
+    out.print(_guard(create), markup=False)
+
+
+@app.command("serve")
+def serve() -> None:
+    """Serve the API on POLICYDESK_HOST:POLICYDESK_PORT (default http://127.0.0.1:8000)."""
+    settings = _settings()
+    import uvicorn
+
+    from policydesk.web.app import create_app
+
+    out.print(f"Policydesk on http://{settings.host}:{settings.port}  (API docs: /api/v1/docs)")
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
 
 
 def main() -> None:
