@@ -251,6 +251,13 @@ class TriageRule(Cited):
         return self
 
 
+class CategoryModel(Cited):
+    """A kind of request, and the fields a ticket of that kind must carry (DL6)."""
+
+    description: str = ""
+    required_fields: list[str] = Field([], description="Custom fields a ticket must have.")
+
+
 class PriorityModel(Cited):
     name: str
     definition: str = ""
@@ -371,6 +378,7 @@ class PolicyDoc(_Model):
         default_factory=lambda: ["reply", "call", "chat"],  # type: ignore[arg-type]
         description="Agent events that count as a touch (a response of any kind).",
     )
+    categories: dict[str, CategoryModel] = {}
     priorities: list[PriorityModel] = Field(min_length=1, description="Highest first.")
     default_priority: str
     clocks: dict[ClockName, ClockModel] = {}

@@ -74,6 +74,7 @@ def create_ticket(
     if data.channel not in policy.doc.channels:
         options = ", ".join(policy.doc.channels)
         raise InvalidInput(f"channel {data.channel!r} is not one of: {options}", field="channel")
+    _check_category(policy, data)
     if data.priority is not None and data.priority not in policy.priority_names:
         options = ", ".join(p.name for p in policy.doc.priorities)
         raise InvalidInput(f"priority {data.priority!r} is not one of: {options}", field="priority")
@@ -122,6 +123,24 @@ def create_ticket(
     session.add_all(new_events)
     session.flush()
     return ticket
+
+
+def _check_category(policy: Policy, data: TicketCreate) -> None:
+    """A category the policy knows, with the fields it requires (DL6)."""
+    categories = policy.doc.categories
+    if data.category is None or not categories:
+        return
+    category = categories.get(data.category)
+    if category is None:
+        options = ", ".join(categories)
+        raise InvalidInput(f"category must be one of: {options}", field="category")
+    for name in category.required_fields:
+        value = data.custom_fields.get(name)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            cite = f" ({category.cite})" if category.cite else ""
+            raise InvalidInput(
+                f"a {data.category} ticket needs {name}{cite}", field=f"custom_fields.{name}"
+            )
 
 
 def record_event(
