@@ -14,6 +14,7 @@ from policydesk.tickets.schemas import (
     ClockOut,
     EventIn,
     EventOut,
+    PolicyMigrationIn,
     Status,
     TicketCreate,
     TicketDetail,
@@ -118,6 +119,23 @@ def add_event(ticket_id: int, data: EventIn, request: Request, response: Respons
     with unit(request) as (session, now):
         actor = actor_of(session, request, now)
         ticket = ticket_service.record_event(
+            session, ticket_id=ticket_id, expected_version=version, data=data, actor=actor, now=now
+        )
+        out = TicketOut.model_validate(ticket)
+    response.headers["ETag"] = f'"{out.version}"'
+    return out
+
+
+@router.post("/{ticket_id}/policy", response_model=TicketOut)
+def migrate_policy(
+    ticket_id: int, data: PolicyMigrationIn, request: Request, response: Response
+) -> TicketOut:
+    """Move a ticket to another stored policy version (admins; needs ``If-Match``). A ticket
+    otherwise keeps the version it was opened under."""
+    version = expected_version(request)
+    with unit(request) as (session, now):
+        actor = actor_of(session, request, now)
+        ticket = ticket_service.migrate_policy(
             session, ticket_id=ticket_id, expected_version=version, data=data, actor=actor, now=now
         )
         out = TicketOut.model_validate(ticket)

@@ -37,6 +37,7 @@ EVENT_TYPES = (
     "tier",
     "assignee",
     "override",
+    "policy",
 )
 
 

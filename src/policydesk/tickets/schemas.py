@@ -11,6 +11,7 @@ __all__ = [
     "ClockOut",
     "EventIn",
     "EventOut",
+    "PolicyMigrationIn",
     "TicketCreate",
     "TicketDetail",
     "TicketOut",
@@ -52,7 +53,16 @@ class EventIn(_In):
     """One change to a ticket. ``type`` decides which other field is needed."""
 
     type: Literal[
-        "reply", "note", "call", "chat", "customer_reply", "status", "priority", "tier", "assignee"
+        "reply",
+        "note",
+        "call",
+        "chat",
+        "customer_reply",
+        "status",
+        "priority",
+        "tier",
+        "assignee",
+        "override",
     ]
     body: str = Field("", max_length=200_000)
     status: Status | None = None
@@ -60,6 +70,13 @@ class EventIn(_In):
     tier: Tier | None = None
     assignee_id: int | None = None
     reason: str = Field("", max_length=2_000)
+
+
+class PolicyMigrationIn(_In):
+    """Move a ticket to another stored policy version (admins)."""
+
+    version: str = Field(min_length=64, max_length=64)
+    reason: str = Field(min_length=1, max_length=2_000)
 
 
 class EventOut(BaseModel):

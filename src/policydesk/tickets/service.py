@@ -15,9 +15,10 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from policydesk.access import Actor, require_agent
+from policydesk.access import Actor, require_agent, require_role
 from policydesk.accounts.models import Account, Contact
 from policydesk.agents.models import Agent
+from policydesk.audit import service as audit
 from policydesk.core.clocks import ClockReport, evaluate
 from policydesk.core.facts import Event, TicketFacts
 from policydesk.core.policy import Policy
@@ -25,7 +26,7 @@ from policydesk.errors import AccountRefused, Forbidden, InvalidInput, NotFound,
 from policydesk.policies import service as policy_service
 from policydesk.policies.models import PolicyVersion
 from policydesk.tickets.models import Ticket, TicketEvent
-from policydesk.tickets.schemas import EventIn, TicketCreate
+from policydesk.tickets.schemas import EventIn, PolicyMigrationIn, TicketCreate
 
 __all__ = [
     "Filters",
@@ -34,6 +35,7 @@ __all__ = [
     "events_of",
     "get_ticket",
     "list_tickets",
+    "migrate_policy",
     "record_event",
     "timeline_of",
 ]
@@ -43,7 +45,17 @@ NO_DEADLINE = dt.datetime(2999, 12, 31, tzinfo=dt.UTC)
 CLOSED = ("resolved", "closed")
 # Timeline entries the clocks read; tier and assignee changes do not move a clock.
 _CLOCK_EVENTS = {"reply", "call", "chat", "note", "customer_reply", "status", "priority"}
-_AGENT_ONLY = {"reply", "note", "call", "chat", "status", "priority", "tier", "assignee"}
+_AGENT_ONLY = {
+    "reply",
+    "note",
+    "call",
+    "chat",
+    "status",
+    "priority",
+    "tier",
+    "assignee",
+    "override",
+}
 
 
 def create_ticket(
@@ -125,6 +137,69 @@ def create_ticket(
     return ticket
 
 
+def migrate_policy(
+    session: Session,
+    *,
+    ticket_id: int,
+    expected_version: int,
+    data: PolicyMigrationIn,
+    actor: Actor,
+    now: dt.datetime,
+) -> Ticket:
+    """Run a ticket under another stored policy version from now on (admins); its clocks are
+    recomputed from its whole log under that version, and the move is logged and audited."""
+    admin = require_role(actor, "admin")
+    ticket = get_ticket(session, ticket_id=ticket_id, actor=actor)
+    _check_version(ticket, expected_version)
+    row = session.get(PolicyVersion, data.version)
+    if row is None:
+        raise InvalidInput(f"policy version {data.version} is not stored", field="version")
+    previous = ticket.policy_version
+    ticket.policy_version = row.version
+    ticket.version = expected_version + 1
+    ticket.updated_at = now
+    event = TicketEvent(
+        ticket_id=ticket.id,
+        at=now,
+        type="policy",
+        agent_id=admin.id,
+        data={"from": previous, "to": row.version, "reason": data.reason},
+    )
+    _recompute(
+        session,
+        ticket,
+        policy_service.compiled(row),
+        _account(session, ticket.account_id),
+        now,
+        [event],
+    )
+    session.add(event)
+    audit.record(
+        session,
+        agent=admin,
+        action="ticket.policy",
+        target=f"ticket:{ticket.id}",
+        detail={"from": previous, "to": row.version, "reason": data.reason},
+        now=now,
+    )
+    _flush_update(session, ticket_id)
+    return ticket
+
+
+def _check_version(ticket: Ticket, expected: int) -> None:
+    if ticket.version != expected:
+        raise StaleVersion(f"ticket {ticket.id} is at version {ticket.version}, not {expected}")
+
+
+def _flush_update(session: Session, ticket_id: int) -> None:
+    """Write the change: one UPDATE … WHERE version = <the version read>, so a concurrent
+    change makes it fail rather than be overwritten."""
+    try:
+        session.flush()
+    except StaleDataError:
+        raise StaleVersion(f"ticket {ticket_id} was changed by someone else meanwhile") from None
+
+
 def _check_category(policy: Policy, data: TicketCreate) -> None:
     """A category the policy knows, with the fields it requires (DL6)."""
     categories = policy.doc.categories
@@ -158,10 +233,7 @@ def record_event(
     concurrently, at flush), ``Forbidden``, ``NotFound`` and ``InvalidInput``.
     """
     ticket = get_ticket(session, ticket_id=ticket_id, actor=actor)
-    if ticket.version != expected_version:
-        raise StaleVersion(
-            f"ticket {ticket_id} is at version {ticket.version}, not {expected_version}"
-        )
+    _check_version(ticket, expected_version)
     if actor.contact is not None and data.type != "customer_reply":
         raise Forbidden("a contact can only reply to its tickets")
     if data.type in _AGENT_ONLY:
@@ -185,10 +257,16 @@ def record_event(
     ticket.version = expected_version + 1
     _recompute(session, ticket, policy, _account(session, ticket.account_id), now, [event])
     session.add(event)
-    try:
-        session.flush()  # one UPDATE … WHERE version = expected: a concurrent change fails it
-    except StaleDataError:
-        raise StaleVersion(f"ticket {ticket_id} was changed by someone else meanwhile") from None
+    if data.type == "override":
+        audit.record(
+            session,
+            agent=actor.agent,
+            action="ticket.override",
+            target=f"ticket:{ticket.id}",
+            detail={"reason": data.reason},
+            now=now,
+        )
+    _flush_update(session, ticket_id)
     return ticket
 
 
@@ -210,6 +288,11 @@ def _payload(session: Session, policy: Policy, ticket: Ticket, data: EventIn) ->
         if data.assignee_id is not None and session.get(Agent, data.assignee_id) is None:
             raise InvalidInput(f"no agent {data.assignee_id}", field="assignee_id")
         return {"assignee_id": data.assignee_id, "from": ticket.assignee_id}
+    if data.type == "override":
+        # RL8: staff may depart from policy for a client's benefit, in writing.
+        if not data.reason.strip():
+            raise InvalidInput("an override needs a written reason (RL8)", field="reason")
+        return {"reason": data.reason}
     if data.type in ("reply", "customer_reply", "note") and not data.body.strip():
         raise InvalidInput(f"a {data.type} needs a body", field="body")
     return {}
