@@ -8,7 +8,15 @@ from sqlalchemy import select
 from policydesk.access import Actor, require_role
 from policydesk.agents import service as agent_service
 from policydesk.agents.models import Agent
-from policydesk.agents.schemas import AgentIn, AgentOut, LoginIn, MeOut, TokenIn, TokenOut
+from policydesk.agents.schemas import (
+    AgentIn,
+    AgentOut,
+    AgentPatch,
+    LoginIn,
+    MeOut,
+    TokenIn,
+    TokenOut,
+)
 from policydesk.errors import Forbidden, NotFound
 from policydesk.web.context import SESSION_COOKIE, actor_of, runtime, unit
 
@@ -90,6 +98,27 @@ def create_agent(data: AgentIn, request: Request) -> AgentOut:
             tier=data.tier,
             password=data.password,
             now=now,
+        )
+        return AgentOut.model_validate(agent)
+
+
+@router.get("/agents/{agent_id}", response_model=AgentOut)
+def get_agent(agent_id: int, request: Request) -> AgentOut:
+    with unit(request) as (session, now):
+        require_role(actor_of(session, request, now), "agent")
+        agent = session.get(Agent, agent_id)
+        if agent is None:
+            raise NotFound(f"no agent {agent_id}")
+        return AgentOut.model_validate(agent)
+
+
+@router.patch("/agents/{agent_id}", response_model=AgentOut)
+def update_agent(agent_id: int, data: AgentPatch, request: Request) -> AgentOut:
+    """Admins change an agent's name, role, tier, shifts, or deactivate it."""
+    with unit(request) as (session, now):
+        require_role(actor_of(session, request, now), "admin")
+        agent = agent_service.update_agent(
+            session, agent_id=agent_id, changes=data.model_dump(exclude_unset=True)
         )
         return AgentOut.model_validate(agent)
 

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["AgentIn", "AgentOut", "LoginIn", "MeOut", "TokenIn", "TokenOut"]
+__all__ = ["AgentIn", "AgentOut", "AgentPatch", "LoginIn", "MeOut", "Shift", "TokenIn", "TokenOut"]
 
 
 class LoginIn(BaseModel):
@@ -36,7 +36,27 @@ class AgentOut(BaseModel):
     role: str
     tier: str
     active: bool
+    shifts: list[dict[str, object]]
     created_at: dt.datetime
+
+
+class Shift(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = Field(min_length=1)
+    hours: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-4]):[0-5]\d$")
+
+
+class AgentPatch(BaseModel):
+    """Fields to change; the ones left out stay as they are."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(None, min_length=1, max_length=200)
+    role: Literal["agent", "lead", "admin"] | None = None
+    tier: Literal["L1", "L2", "PT", "Dev"] | None = None
+    active: bool | None = None
+    shifts: list[Shift] | None = Field(None, description="On-duty shifts, in the policy's zone.")
 
 
 class TokenIn(BaseModel):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -21,6 +22,7 @@ __all__ = [
     "create_token",
     "end_session",
     "login",
+    "update_agent",
 ]
 
 
@@ -54,6 +56,19 @@ def create_agent(
             session.flush()
     except IntegrityError:
         raise InvalidInput(f"an agent with e-mail {email} exists", field="email") from None
+    return agent
+
+
+def update_agent(session: Session, *, agent_id: int, changes: dict[str, Any]) -> Agent:
+    """Apply ``changes`` (name, role, tier, active, shifts) to an agent."""
+    agent = session.get(Agent, agent_id)
+    if agent is None:
+        raise NotFound(f"no agent {agent_id}")
+    for key, value in changes.items():
+        if value is None and key != "shifts":
+            raise InvalidInput(f"{key} cannot be null", field=key)
+        setattr(agent, key, value if value is not None else [])
+    session.flush()
     return agent
 
 
