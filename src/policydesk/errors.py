@@ -4,6 +4,7 @@ from __future__ import annotations
 
 __all__ = [
     "AccountRefused",
+    "Conflict",
     "DomainError",
     "Forbidden",
     "InvalidInput",
@@ -43,6 +44,13 @@ class Unauthenticated(DomainError):
 class Forbidden(DomainError):
     status = 403
     title = "Forbidden"
+
+
+class Conflict(DomainError):
+    """The target is already in the state the change would put it in."""
+
+    status = 409
+    title = "Conflict"
 
 
 class StaleVersion(DomainError):

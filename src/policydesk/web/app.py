@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from policydesk.accounts import api as accounts_api
 from policydesk.agents import api as agents_api
 from policydesk.db.engine import make_engine, sessions
 from policydesk.policies import api as policies_api
@@ -48,6 +49,7 @@ def create_app(
     app.include_router(tickets_api.router)
     app.include_router(policies_api.router)
     app.include_router(agents_api.router)
+    app.include_router(accounts_api.router)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:
