@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from policydesk.access import Actor
 from policydesk.accounts import service as account_service
@@ -23,16 +23,15 @@ from policydesk.accounts.schemas import (
     ContactUpdate,
     StatusChangeIn,
 )
+from policydesk.types import MAX_ID
 from policydesk.web.context import actor_of, unit
+from policydesk.web.params import IdFilter, PathId
 
 router = APIRouter(prefix="/api/v1")
 
-_MAX_ID = 2_147_483_647
-AccountId = Annotated[int, Path(ge=1, le=_MAX_ID)]
-ContactId = Annotated[int, Path(ge=1, le=_MAX_ID)]
-After = Annotated[
-    int | None, Query(ge=0, le=_MAX_ID, description="The last id of the page before.")
-]
+AccountId = PathId
+ContactId = PathId
+After = Annotated[int | None, Query(ge=0, le=MAX_ID, description="The last id of the page before.")]
 Limit = Annotated[int, Query(ge=1, le=200)]
 
 
@@ -155,7 +154,7 @@ def get_billing(account_id: AccountId, request: Request) -> BillingOut:
 @router.get("/contacts", response_model=ContactPage, tags=["contacts"])
 def list_contacts(
     request: Request,
-    account_id: Annotated[int | None, Query(ge=1, le=_MAX_ID)] = None,
+    account_id: IdFilter = None,
     email: Annotated[str | None, Query(max_length=320)] = None,
     after: After = None,
     limit: Limit = 50,

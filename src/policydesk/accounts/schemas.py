@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -17,6 +16,8 @@ from pydantic import (
     WrapValidator,
 )
 
+from policydesk.types import Instant, NoNul, RowId
+
 __all__ = [
     "AccountCreate",
     "AccountOut",
@@ -29,15 +30,14 @@ __all__ = [
     "ContactOut",
     "ContactPage",
     "ContactUpdate",
-    "RowId",
     "StatusChangeIn",
 ]
 
 AccountStatus = Literal["active", "banned", "refused"]
-#: A row id as the API takes it: positive and within a 32-bit integer column.
-RowId = Annotated[int, Field(ge=1, le=2_147_483_647)]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-PolicyName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), NoNul]
+PolicyName = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), NoNul
+]
 Email = Annotated[
     str,
     StringConstraints(
@@ -47,6 +47,7 @@ Email = Annotated[
         max_length=320,
         pattern=r"^[^@\s]+@[^@\s]+$",
     ),
+    NoNul,
 ]
 Phone = Annotated[
     str,
@@ -56,7 +57,7 @@ Phone = Annotated[
         pattern=r"^\+?[0-9][0-9 ().\-/]{2,40}(?:\s*(?:x|ext\.?)\s*[0-9]{1,6})?$",
     ),
 ]
-AttrKey = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+AttrKey = Annotated[str, StringConstraints(min_length=1, max_length=100), NoNul]
 
 
 def _one_attr_error(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
@@ -69,19 +70,12 @@ def _one_attr_error(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
 
 
 AttrValue = Annotated[
-    bool | int | Annotated[str, StringConstraints(max_length=200)], WrapValidator(_one_attr_error)
+    bool | int | Annotated[str, StringConstraints(max_length=200), NoNul],
+    WrapValidator(_one_attr_error),
 ]
 #: Account attributes the policy reads (``high_priority``, ``extra_support`` …); they override
 #: the plan's own.
 Attributes = Annotated[dict[AttrKey, AttrValue], Field(max_length=50)]
-
-
-def _utc(value: dt.datetime) -> dt.datetime:
-    return value.astimezone(dt.UTC)
-
-
-#: An instant as the API shows it: in UTC, whether or not it has been to the database yet.
-Instant = Annotated[dt.datetime, AfterValidator(_utc)]
 
 
 class _In(BaseModel):
@@ -126,7 +120,7 @@ class AccountUpdate(_In):
 
 class StatusChangeIn(_In):
     reason: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2_000)
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2_000), NoNul
     ] = Field(description="Why; kept on the account and in the audit log.")
 
 

@@ -19,6 +19,7 @@ from policydesk.agents.schemas import (
 )
 from policydesk.errors import Forbidden, NotFound
 from policydesk.web.context import SESSION_COOKIE, actor_of, runtime, unit
+from policydesk.web.params import PathId
 
 router = APIRouter(prefix="/api/v1", tags=["agents"])
 
@@ -103,7 +104,7 @@ def create_agent(data: AgentIn, request: Request) -> AgentOut:
 
 
 @router.get("/agents/{agent_id}", response_model=AgentOut)
-def get_agent(agent_id: int, request: Request) -> AgentOut:
+def get_agent(agent_id: PathId, request: Request) -> AgentOut:
     with unit(request) as (session, now):
         require_role(actor_of(session, request, now), "agent")
         agent = session.get(Agent, agent_id)
@@ -113,7 +114,7 @@ def get_agent(agent_id: int, request: Request) -> AgentOut:
 
 
 @router.patch("/agents/{agent_id}", response_model=AgentOut)
-def update_agent(agent_id: int, data: AgentPatch, request: Request) -> AgentOut:
+def update_agent(agent_id: PathId, data: AgentPatch, request: Request) -> AgentOut:
     """Admins change an agent's name, role, tier, shifts, or deactivate it."""
     with unit(request) as (session, now):
         require_role(actor_of(session, request, now), "admin")
@@ -124,7 +125,7 @@ def update_agent(agent_id: int, data: AgentPatch, request: Request) -> AgentOut:
 
 
 @router.post("/agents/{agent_id}/tokens", response_model=TokenOut, status_code=201)
-def create_token(agent_id: int, data: TokenIn, request: Request) -> TokenOut:
+def create_token(agent_id: PathId, data: TokenIn, request: Request) -> TokenOut:
     """An API token for an agent: the agent itself or an admin."""
     with unit(request) as (session, now):
         actor = actor_of(session, request, now)

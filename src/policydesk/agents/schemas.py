@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from policydesk.types import Instant, NoNul
 
 __all__ = ["AgentIn", "AgentOut", "AgentPatch", "LoginIn", "MeOut", "Shift", "TokenIn", "TokenOut"]
 
@@ -13,18 +14,18 @@ __all__ = ["AgentIn", "AgentOut", "AgentPatch", "LoginIn", "MeOut", "Shift", "To
 class LoginIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    email: str = Field(min_length=3, max_length=320)
-    password: str = Field(min_length=1, max_length=1_000)
+    email: Annotated[str, Field(min_length=3, max_length=320), NoNul]
+    password: Annotated[str, Field(min_length=1, max_length=1_000), NoNul]
 
 
 class AgentIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200)
-    email: str = Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")
+    name: Annotated[str, Field(min_length=1, max_length=200), NoNul]
+    email: Annotated[str, Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$"), NoNul]
     role: Literal["agent", "lead", "admin"] = "agent"
     tier: Literal["L1", "L2", "PT", "Dev"] = "L1"
-    password: str | None = Field(None, min_length=8, max_length=1_000)
+    password: Annotated[str | None, Field(min_length=8, max_length=1_000), NoNul] = None
 
 
 class AgentOut(BaseModel):
@@ -37,7 +38,7 @@ class AgentOut(BaseModel):
     tier: str
     active: bool
     shifts: list[dict[str, object]]
-    created_at: dt.datetime
+    created_at: Instant
 
 
 class Shift(BaseModel):
@@ -52,7 +53,7 @@ class AgentPatch(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(None, min_length=1, max_length=200)
+    name: Annotated[str | None, Field(min_length=1, max_length=200), NoNul] = None
     role: Literal["agent", "lead", "admin"] | None = None
     tier: Literal["L1", "L2", "PT", "Dev"] | None = None
     active: bool | None = None
@@ -62,7 +63,7 @@ class AgentPatch(BaseModel):
 class TokenIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field("api", min_length=1, max_length=200)
+    name: Annotated[str, Field(min_length=1, max_length=200), NoNul] = "api"
 
 
 class TokenOut(BaseModel):

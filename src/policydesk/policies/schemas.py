@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from policydesk.types import Instant, NoNul, RowId
 
 __all__ = ["PolicyIn", "PolicyOut", "PreviewIn", "PreviewOut"]
 
@@ -15,19 +17,23 @@ class PolicyOut(BaseModel):
     version: str
     name: str
     source: str
-    activated_at: dt.datetime
+    activated_at: Instant
     text: str
 
 
 class PolicyIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    text: str = Field(min_length=1, max_length=1_000_000, description="The policy file (YAML).")
-    source: str = Field("api", max_length=500, description="Where it came from, for errors.")
+    text: Annotated[
+        str, Field(min_length=1, max_length=1_000_000, description="The policy file (YAML)."), NoNul
+    ]
+    source: Annotated[
+        str, Field(max_length=500, description="Where it came from, for errors."), NoNul
+    ] = "api"
 
 
 class PreviewIn(PolicyIn):
-    ticket_id: int
+    ticket_id: RowId
 
 
 class PreviewOut(BaseModel):

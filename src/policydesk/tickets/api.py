@@ -23,6 +23,7 @@ from policydesk.tickets.schemas import (
     Tier,
 )
 from policydesk.web.context import actor_of, expected_version, unit
+from policydesk.web.params import IdFilter, PathId, TextFilter
 
 router = APIRouter(prefix="/api/v1/tickets", tags=["tickets"])
 
@@ -63,9 +64,9 @@ def create_ticket(data: TicketCreate, request: Request, response: Response) -> T
 def list_tickets(
     request: Request,
     status: Status | None = None,
-    priority: str | None = None,
-    account_id: int | None = None,
-    assignee_id: int | None = None,
+    priority: TextFilter = None,
+    account_id: IdFilter = None,
+    assignee_id: IdFilter = None,
     tier: Tier | None = None,
     breached: bool | None = None,
     due_before: dt.datetime | None = None,
@@ -93,7 +94,7 @@ def list_tickets(
 
 
 @router.get("/{ticket_id}", response_model=TicketDetail)
-def get_ticket(ticket_id: int, request: Request, response: Response) -> TicketDetail:
+def get_ticket(ticket_id: PathId, request: Request, response: Response) -> TicketDetail:
     """One ticket with each clock (due, remaining, breached, explanation) and its log."""
     with unit(request) as (session, now):
         actor = actor_of(session, request, now)
@@ -110,7 +111,7 @@ def get_ticket(ticket_id: int, request: Request, response: Response) -> TicketDe
 
 
 @router.post("/{ticket_id}/events", response_model=TicketOut)
-def add_event(ticket_id: int, data: EventIn, request: Request, response: Response) -> TicketOut:
+def add_event(ticket_id: PathId, data: EventIn, request: Request, response: Response) -> TicketOut:
     """Reply, note, log a call or chat, or change status, priority, tier or assignee.
 
     Needs ``If-Match`` with the ticket's ETag; a stale one gets 412 and changes nothing.
@@ -128,7 +129,7 @@ def add_event(ticket_id: int, data: EventIn, request: Request, response: Respons
 
 @router.post("/{ticket_id}/policy", response_model=TicketOut)
 def migrate_policy(
-    ticket_id: int, data: PolicyMigrationIn, request: Request, response: Response
+    ticket_id: PathId, data: PolicyMigrationIn, request: Request, response: Response
 ) -> TicketOut:
     """Move a ticket to another stored policy version (admins; needs ``If-Match``). A ticket
     otherwise keeps the version it was opened under."""

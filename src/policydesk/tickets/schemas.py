@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from policydesk.types import Instant, NoNul, RowId
 
 __all__ = [
     "ClockOut",
@@ -37,15 +38,23 @@ class _In(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+FieldName = Annotated[str, Field(min_length=1, max_length=100), NoNul]
+FieldValue = (
+    Annotated[str, Field(max_length=10_000), NoNul] | Annotated[int, Field(ge=-(2**53), le=2**53)]
+)
+
+
 class TicketCreate(_In):
-    subject: str = Field(min_length=1, max_length=500)
-    body: str = Field("", max_length=200_000)
+    subject: Annotated[str, Field(min_length=1, max_length=500), NoNul]
+    body: Annotated[str, Field(max_length=200_000), NoNul] = ""
     channel: Channel = "api"
-    account_id: int | None = None
-    requester_id: int | None = None
-    category: str | None = Field(None, max_length=100)
-    priority: str | None = Field(None, max_length=50, description="Omit to let triage decide.")
-    custom_fields: dict[str, str | int] = {}
+    account_id: RowId | None = None
+    requester_id: RowId | None = None
+    category: Annotated[str | None, Field(max_length=100), NoNul] = None
+    priority: Annotated[
+        str | None, Field(max_length=50, description="Omit to let triage decide."), NoNul
+    ] = None
+    custom_fields: Annotated[dict[FieldName, FieldValue], Field(max_length=100)] = {}
     received_at: AwareDatetime | None = Field(None, description="Default: now.")
 
 
@@ -64,26 +73,26 @@ class EventIn(_In):
         "assignee",
         "override",
     ]
-    body: str = Field("", max_length=200_000)
+    body: Annotated[str, Field(max_length=200_000), NoNul] = ""
     status: Status | None = None
-    priority: str | None = Field(None, max_length=50)
+    priority: Annotated[str | None, Field(max_length=50), NoNul] = None
     tier: Tier | None = None
-    assignee_id: int | None = None
-    reason: str = Field("", max_length=2_000)
+    assignee_id: RowId | None = None
+    reason: Annotated[str, Field(max_length=2_000), NoNul] = ""
 
 
 class PolicyMigrationIn(_In):
     """Move a ticket to another stored policy version (admins)."""
 
-    version: str = Field(min_length=64, max_length=64)
-    reason: str = Field(min_length=1, max_length=2_000)
+    version: str = Field(pattern=r"^[0-9a-f]{64}$")
+    reason: Annotated[str, Field(min_length=1, max_length=2_000), NoNul]
 
 
 class EventOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
-    at: dt.datetime
+    at: Instant
     type: str
     agent_id: int | None
     contact_id: int | None
@@ -94,9 +103,9 @@ class EventOut(BaseModel):
 class ClockOut(BaseModel):
     name: str
     state: str
-    started_at: dt.datetime | None
-    due: dt.datetime | None
-    met_at: dt.datetime | None
+    started_at: Instant | None
+    due: Instant | None
+    met_at: Instant | None
     breached: bool
     remaining_seconds: int | None
     explanation: list[str]
@@ -117,9 +126,9 @@ class TicketOut(BaseModel):
     assignee_id: int | None
     policy_version: str
     custom_fields: dict[str, Any]
-    received_at: dt.datetime
-    updated_at: dt.datetime
-    next_deadline_at: dt.datetime | None
+    received_at: Instant
+    updated_at: Instant
+    next_deadline_at: Instant | None
     version: int
 
 

@@ -27,6 +27,7 @@ from policydesk.policies import service as policy_service
 from policydesk.policies.models import PolicyVersion
 from policydesk.tickets.models import Ticket, TicketEvent
 from policydesk.tickets.schemas import EventIn, PolicyMigrationIn, TicketCreate
+from policydesk.types import MAX_ID
 
 __all__ = [
     "Filters",
@@ -154,6 +155,9 @@ def migrate_policy(
     row = session.get(PolicyVersion, data.version)
     if row is None:
         raise InvalidInput(f"policy version {data.version} is not stored", field="version")
+    # Read before the ticket changes: a query after it would autoflush the guarded UPDATE
+    # outside _flush_update, and a concurrent change would surface as a 500, not a 412.
+    account = _account(session, ticket.account_id)
     previous = ticket.policy_version
     ticket.policy_version = row.version
     ticket.version = expected_version + 1
@@ -165,14 +169,7 @@ def migrate_policy(
         agent_id=admin.id,
         data={"from": previous, "to": row.version, "reason": data.reason},
     )
-    _recompute(
-        session,
-        ticket,
-        policy_service.compiled(row),
-        _account(session, ticket.account_id),
-        now,
-        [event],
-    )
+    _recompute(session, ticket, policy_service.compiled(row), account, now, [event])
     session.add(event)
     audit.record(
         session,
@@ -240,6 +237,7 @@ def record_event(
         require_agent(actor)
     policy = policy_service.compiled(_version_row(session, ticket.policy_version))
     payload = _payload(session, policy, ticket, data)
+    account = _account(session, ticket.account_id)  # before the ticket changes: migrate_policy
     event = TicketEvent(
         ticket_id=ticket.id,
         at=now,
@@ -255,7 +253,7 @@ def record_event(
         ticket.assignee_id = payload["assignee_id"]
     ticket.updated_at = now
     ticket.version = expected_version + 1
-    _recompute(session, ticket, policy, _account(session, ticket.account_id), now, [event])
+    _recompute(session, ticket, policy, account, now, [event])
     session.add(event)
     if data.type == "override":
         audit.record(
@@ -301,7 +299,7 @@ def _payload(session: Session, policy: Policy, ticket: Ticket, data: EventIn) ->
 def get_ticket(session: Session, *, ticket_id: int, actor: Actor) -> Ticket:
     """The ticket, if ``actor`` may see it; a contact gets ``NotFound`` for any other account's
     ticket, so that its existence is not leaked either (RL3)."""
-    ticket = session.get(Ticket, ticket_id)
+    ticket = session.get(Ticket, ticket_id) if -MAX_ID - 1 <= ticket_id <= MAX_ID else None
     if ticket is None or not actor.sees_account(ticket.account_id):
         raise NotFound(f"no ticket {ticket_id}")
     return ticket
@@ -397,6 +395,8 @@ def _decode_cursor(cursor: str) -> tuple[int, dt.datetime, int]:
         rank, deadline, last_id = json.loads(raw)
         when = dt.datetime.fromisoformat(deadline)
         if not (isinstance(rank, int) and isinstance(last_id, int) and when.tzinfo):
+            raise ValueError
+        if not (0 <= rank <= MAX_ID and 0 <= last_id <= MAX_ID):
             raise ValueError
         return rank, when, last_id
     except (ValueError, TypeError, binascii.Error, json.JSONDecodeError):

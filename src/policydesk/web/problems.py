@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException
 
 from policydesk.errors import DomainError
@@ -40,6 +41,18 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(HTTPException)
     async def _http(request: Request, exc: HTTPException) -> JSONResponse:
         return problem(exc.status_code, str(exc.detail), str(exc.detail))
+
+    @app.exception_handler(DataError)
+    @app.exception_handler(OverflowError)
+    async def _unstorable(request: Request, exc: Exception) -> JSONResponse:
+        # A value the request carried that the database cannot hold: a NUL character or a
+        # number past PostgreSQL's INTEGER, past 64 bits on SQLite, a date out of range. The
+        # services name the field where they check; this is the net for the other routes.
+        log.warning(
+            "unstorable input on %s %s: %s", request.method, request.url.path, exc, exc_info=exc
+        )
+        detail = "a value in the request is out of range or contains a NUL character"
+        return problem(422, "Invalid input", detail)
 
     @app.exception_handler(Exception)
     async def _bug(request: Request, exc: Exception) -> JSONResponse:
