@@ -48,8 +48,10 @@ __all__ = [
     "CLOCK_NAMES",
     "DEFAULT_CHANNELS",
     "STATUSES",
+    "Channel",
     "Policy",
     "PolicyDoc",
+    "Status",
     "load_policy",
     "parse_policy",
     "parse_window",
@@ -62,7 +64,7 @@ CLOCK_NAMES: tuple[str, ...] = get_args(ClockName)
 EventType = Literal["reply", "call", "chat", "note", "customer_reply", "status", "priority"]
 #: Agent events that may count as a touch (a response of any kind, RL14).
 TouchEvent = Literal["reply", "call", "chat"]
-DEFAULT_CHANNELS = [
+Channel = Literal[
     "email",
     "phone",
     "voicemail",
@@ -73,6 +75,7 @@ DEFAULT_CHANNELS = [
     "monitoring",
     "api",
 ]
+DEFAULT_CHANNELS: list[str] = list(get_args(Channel))
 WorkTime = Literal["in_hours", "out_of_hours", "holiday"]
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DayKey = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun", "weekdays", "every_day"]

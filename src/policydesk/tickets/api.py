@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from policydesk.core.clocks import ClockReport
+from policydesk.core.policy import Status
 from policydesk.tickets import service as ticket_service
 from policydesk.tickets.models import Ticket
 from policydesk.tickets.schemas import (
@@ -15,7 +16,6 @@ from policydesk.tickets.schemas import (
     EventIn,
     EventOut,
     PolicyMigrationIn,
-    Status,
     TicketCreate,
     TicketDetail,
     TicketOut,

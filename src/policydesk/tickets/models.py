@@ -11,34 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from policydesk.db.base import Base
 from policydesk.db.types import UTCDateTime
 
-__all__ = ["CHANNELS", "EVENT_TYPES", "STATUSES", "Ticket", "TicketEvent"]
-
-CHANNELS = (
-    "email",
-    "phone",
-    "voicemail",
-    "chat",
-    "portal",
-    "contact_form",
-    "problem_report",
-    "monitoring",
-    "api",
-)
-STATUSES = ("new", "open", "pending_customer", "mitigated", "resolved", "closed")
-EVENT_TYPES = (
-    "received",
-    "reply",
-    "customer_reply",
-    "note",
-    "call",
-    "chat",
-    "status",
-    "priority",
-    "tier",
-    "assignee",
-    "override",
-    "policy",
-)
+__all__ = ["Ticket", "TicketEvent"]
 
 
 class Ticket(Base):

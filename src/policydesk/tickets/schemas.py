@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from policydesk.core.policy import Channel, Status
 from policydesk.types import Instant, NoNul, RowId
 
 __all__ = [
@@ -19,18 +20,6 @@ __all__ = [
     "TicketPage",
 ]
 
-Channel = Literal[
-    "email",
-    "phone",
-    "voicemail",
-    "chat",
-    "portal",
-    "contact_form",
-    "problem_report",
-    "monitoring",
-    "api",
-]
-Status = Literal["new", "open", "pending_customer", "mitigated", "resolved", "closed"]
 Tier = Literal["L1", "L2", "PT", "Dev"]
 
 
