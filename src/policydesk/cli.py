@@ -328,7 +328,17 @@ def serve() -> None:
     from policydesk.web.app import create_app
 
     out.print(f"Policydesk on http://{settings.host}:{settings.port}  (API docs: /api/v1/docs)")
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    if settings.workers == 1:
+        uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    else:
+        uvicorn.run(
+            "policydesk.web.app:app_from_environment",
+            factory=True,
+            workers=settings.workers,
+            host=settings.host,
+            port=settings.port,
+            log_level="info",
+        )
 
 
 def main() -> None:

@@ -6,7 +6,7 @@ from functools import cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["LOCAL_SECRET", "Settings", "get_settings"]
@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     secret_key: SecretStr = SecretStr(LOCAL_SECRET)
     host: str = "127.0.0.1"
     port: int = 8000
+    #: Server processes; more than one needs the app built from settings in each process.
+    workers: int = Field(1, ge=1, le=64)
     session_days: int = 14
 
     @model_validator(mode="after")

@@ -54,7 +54,7 @@ def list_accounts(
 ) -> AccountPage:
     """Accounts by id. Agents see every account; a contact only its own, without billing
     data (RL3)."""
-    with unit(request) as (session, now):
+    with unit(request, read_only=True) as (session, now):
         actor = actor_of(session, request, now)
         rows, nxt = account_service.list_accounts(
             session, actor=actor, status=status, after=after, limit=limit
@@ -76,7 +76,7 @@ def create_account(data: AccountCreate, request: Request, response: Response) ->
 @router.get("/accounts/{account_id}", response_model=AccountOut | AccountSummary, tags=["accounts"])
 def get_account(account_id: AccountId, request: Request) -> AccountOut | AccountSummary:
     """One account: the whole of it for agents, the summary of its own for a contact."""
-    with unit(request) as (session, now):
+    with unit(request, read_only=True) as (session, now):
         actor = actor_of(session, request, now)
         account = account_service.get_account(session, account_id=account_id, actor=actor)
         return _view(actor, account)
@@ -160,7 +160,7 @@ def list_contacts(
     limit: Limit = 50,
 ) -> ContactPage:
     """Contacts by id (agents), of one account or with one e-mail address if asked."""
-    with unit(request) as (session, now):
+    with unit(request, read_only=True) as (session, now):
         actor = actor_of(session, request, now)
         rows, nxt = account_service.list_contacts(
             session, actor=actor, account_id=account_id, email=email, after=after, limit=limit
@@ -181,7 +181,7 @@ def create_contact(data: ContactCreate, request: Request, response: Response) ->
 
 @router.get("/contacts/{contact_id}", response_model=ContactOut, tags=["contacts"])
 def get_contact(contact_id: ContactId, request: Request) -> ContactOut:
-    with unit(request) as (session, now):
+    with unit(request, read_only=True) as (session, now):
         actor = actor_of(session, request, now)
         contact = account_service.get_contact(session, contact_id=contact_id, actor=actor)
         return ContactOut.model_validate(contact)

@@ -65,7 +65,7 @@ def logout(request: Request, response: Response) -> None:
 
 @router.get("/me", response_model=MeOut, tags=["auth"])
 def me(request: Request) -> MeOut:
-    with unit(request) as (session, now):
+    with unit(request, read_only=True) as (session, now):
         return _me(actor_of(session, request, now))
 
 
@@ -80,7 +80,7 @@ def _me(actor: Actor) -> MeOut:
 
 @router.get("/agents", response_model=list[AgentOut])
 def list_agents(request: Request) -> list[AgentOut]:
-    with unit(request) as (session, now):
+    with unit(request, read_only=True) as (session, now):
         require_role(actor_of(session, request, now), "agent")
         rows = session.scalars(select(Agent).order_by(Agent.id)).all()
         return [AgentOut.model_validate(a) for a in rows]
@@ -105,7 +105,7 @@ def create_agent(data: AgentIn, request: Request) -> AgentOut:
 
 @router.get("/agents/{agent_id}", response_model=AgentOut)
 def get_agent(agent_id: PathId, request: Request) -> AgentOut:
-    with unit(request) as (session, now):
+    with unit(request, read_only=True) as (session, now):
         require_role(actor_of(session, request, now), "agent")
         agent = session.get(Agent, agent_id)
         if agent is None:

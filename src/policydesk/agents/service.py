@@ -83,13 +83,17 @@ def create_token(session: Session, *, agent_id: int, name: str, now: dt.datetime
 
 
 def authenticate_token(session: Session, token: str) -> Actor:
-    row = session.scalars(select(ApiToken).where(ApiToken.token_hash == digest(token))).first()
-    if row is None or row.revoked_at is not None:
+    # One round trip: every API request pays for this.
+    found = session.execute(
+        select(ApiToken.revoked_at, Agent)
+        .join(Agent, Agent.id == ApiToken.agent_id)
+        .where(ApiToken.token_hash == digest(token))
+    ).first()
+    if found is None or found.revoked_at is not None:
         raise Unauthenticated("this API token is not valid")
-    agent = session.get(Agent, row.agent_id)
-    if agent is None or not agent.active:
+    if not found.Agent.active:
         raise Unauthenticated("this API token's agent is not active")
-    return Actor(agent=agent)
+    return Actor(agent=found.Agent)
 
 
 def login(

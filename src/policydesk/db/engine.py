@@ -9,7 +9,10 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
-__all__ = ["make_engine", "session_scope", "sessions"]
+__all__ = ["READ_ONLY", "make_engine", "session_scope", "sessions"]
+
+#: Execution option of a transaction that only reads (SQLite then skips the write lock).
+READ_ONLY = "policydesk_read_only"
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -40,7 +43,10 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    if connection.get_execution_options().get(READ_ONLY):
+        connection.exec_driver_sql("BEGIN")  # WAL: readers never wait for the writer
+    else:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def sessions(engine: Engine) -> sessionmaker[Session]:

@@ -17,7 +17,7 @@ router = APIRouter(prefix="/api/v1/policy", tags=["policy"])
 
 @router.get("", response_model=PolicyOut)
 def get_policy(request: Request) -> PolicyOut:
-    with unit(request) as (session, now):
+    with unit(request, read_only=True) as (session, now):
         require_agent(actor_of(session, request, now))
         return PolicyOut.model_validate(policy_service.active_version(session))
 

@@ -85,7 +85,7 @@ def list_tickets(
         due_before=due_before,
         include_closed=include_closed,
     )
-    with unit(request) as (session, now):
+    with unit(request, read_only=True) as (session, now):
         actor = actor_of(session, request, now)
         rows, nxt = ticket_service.list_tickets(
             session, actor=actor, filters=filters, cursor=cursor, limit=limit, now=now
@@ -96,7 +96,7 @@ def list_tickets(
 @router.get("/{ticket_id}", response_model=TicketDetail)
 def get_ticket(ticket_id: PathId, request: Request, response: Response) -> TicketDetail:
     """One ticket with each clock (due, remaining, breached, explanation) and its log."""
-    with unit(request) as (session, now):
+    with unit(request, read_only=True) as (session, now):
         actor = actor_of(session, request, now)
         ticket = ticket_service.get_ticket(session, ticket_id=ticket_id, actor=actor)
         report = ticket_service.clocks_of(session, ticket, now)

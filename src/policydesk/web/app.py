@@ -20,7 +20,7 @@ from policydesk.tickets import api as tickets_api
 from policydesk.web import problems
 from policydesk.web.context import Runtime, unit
 
-__all__ = ["create_app"]
+__all__ = ["app_from_environment", "create_app"]
 
 
 def _utc_now() -> dt.datetime:
@@ -60,7 +60,7 @@ def create_app(
     def readyz(request: Request) -> JSONResponse:
         """The database answers and a policy is active."""
         try:
-            with unit(request) as (session, _now):
+            with unit(request, read_only=True) as (session, _now):
                 session.execute(text("SELECT 1"))
                 version = policy_service.active_version(session).version
         except Exception as exc:
@@ -69,3 +69,8 @@ def create_app(
         return JSONResponse({"status": "ready", "policy_version": version})
 
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app of the ``POLICYDESK_*`` settings: what each server worker process builds."""
+    return create_app(Settings())
