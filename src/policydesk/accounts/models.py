@@ -11,10 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from policydesk.db.base import Base
 from policydesk.db.types import UTCDateTime
 
-__all__ = ["ACCOUNT_STATUSES", "Account", "Contact"]
-
-#: active; banned from support by a lead (RL4); refused as fraudulent by a lead (RL9).
-ACCOUNT_STATUSES = ("active", "banned", "refused")
+__all__ = ["Account", "Contact"]
 
 
 class Account(Base):
@@ -32,6 +29,7 @@ class Account(Base):
     backup_contact_id: Mapped[int | None] = mapped_column(
         ForeignKey("contacts.id", use_alter=True, ondelete="SET NULL")
     )
+    # active; banned from support by a lead (RL4); refused as fraudulent by a lead (RL9).
     status: Mapped[str] = mapped_column(String(20), default="active")
     status_reason: Mapped[str | None] = mapped_column(Text)
     status_by_agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))

@@ -310,9 +310,6 @@ class BusinessCalendar:
         spans = self._day_intervals(day)
         return from_us(max(e for _, e in spans)) if spans else None
 
-    def local(self, t: dt.datetime) -> dt.datetime:
-        return t.astimezone(self.zone)
-
     # ----- instant queries -------------------------------------------------------------------
 
     def is_open(self, t: dt.datetime) -> bool:

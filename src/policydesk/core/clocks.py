@@ -138,8 +138,7 @@ class _Priorities:
         self.policy, self.facts, self.changes = policy, facts, changes
         self._triage: Triage | None = None
         for _, name in changes:
-            if name not in policy.priority_names:
-                raise PolicyError(f"priority {name!r} is not one of the policy's priorities")
+            self._known(name)
 
     def at(self, moment: int | None) -> Triage:
         """As of ``moment`` (None: as of the evaluation)."""
@@ -150,10 +149,12 @@ class _Priorities:
             return Triage(name, "", reason)
         if self._triage is None:
             self._triage = classify(self.policy, self.facts)
-            if self._triage.priority not in self.policy.priority_names:
-                name = self._triage.priority
-                raise PolicyError(f"priority {name!r} is not one of the policy's priorities")
+            self._known(self._triage.priority)
         return self._triage
+
+    def _known(self, name: str) -> None:
+        if name not in self.policy.priority_names:
+            raise PolicyError(f"priority {name!r} is not one of the policy's priorities")
 
 
 def fmt_instant(policy: Policy, t: dt.datetime) -> str:
