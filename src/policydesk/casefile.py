@@ -15,12 +15,17 @@ from typing import Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from policydesk.core.billing import Meeting, WorkEntry, meeting_fees, price_work
+from policydesk.core.calendar import from_us, to_us
 from policydesk.core.clocks import ClockReport, evaluate
+from policydesk.core.deadlines import look
+from policydesk.core.escalation import Claim, Verdict, check_escalation
 from policydesk.core.facts import Attr, Event, TicketFacts
 from policydesk.core.located import Issue, LocatedError, parse_located, validate_located
 from policydesk.core.policy import CLOCK_NAMES, STATUSES, Policy
 
 __all__ = ["CaseFile", "CaseResult", "load_cases", "run_case", "run_cases"]
+
+Tier = Literal["L1", "L2", "PT", "Dev"]
 
 
 class _Model(BaseModel):
@@ -38,7 +43,27 @@ class TicketIn(_Model):
     attributes: dict[str, Attr] = {}
 
 
-EventKind = Literal["reply", "call", "chat", "note", "customer_reply", "status", "priority"]
+EventKind = Literal[
+    "reply",
+    "call",
+    "chat",
+    "note",
+    "customer_reply",
+    "status",
+    "priority",
+    "tier",
+    "warning",
+    "breach",
+    "page",
+    "acknowledge",
+]
+_NEEDS: dict[str, tuple[str, ...]] = {
+    "status": ("status",),
+    "priority": ("priority",),
+    "tier": ("tier",),
+    "warning": ("clock", "due"),
+    "breach": ("clock", "due"),
+}
 
 
 class EventIn(_Model):
@@ -46,13 +71,34 @@ class EventIn(_Model):
     type: EventKind
     status: str | None = None
     priority: str | None = None
+    tier: Tier | None = None
+    suggestion: bool = Field(False, description="A reply that suggests a fix (RS4).")
+    clock: str | None = Field(None, description="warning, breach: the clock alerted.")
+    due: AwareDatetime | None = Field(None, description="warning, breach: the due time alerted.")
 
     @model_validator(mode="after")
     def _payload(self) -> EventIn:
-        if self.type == "status" and self.status is None:
-            raise ValueError("a status event needs `status`")
-        if self.type == "priority" and self.priority is None:
-            raise ValueError("a priority event needs `priority`")
+        for key in _NEEDS.get(self.type, ()):
+            if getattr(self, key) is None:
+                raise ValueError(f"a {self.type} event needs `{key}`")
+        if self.suggestion and self.type != "reply":
+            raise ValueError("only a reply can be a suggestion")
+        return self
+
+
+class EscalateIn(_Model):
+    """An escalation to check against the ladder (RS1, RS4, RS5)."""
+
+    to: Tier
+    current: Tier | None = Field(None, description="Default: the last tier event's, else L1.")
+    exception: Literal["named_request", "asked_for_details"] | None = None
+    named_agent_tier: Tier | None = None
+    shown: bool = Field(True, description="Whether the records bear the exception out.")
+
+    @model_validator(mode="after")
+    def _named(self) -> EscalateIn:
+        if self.exception is not None and self.named_agent_tier is None:
+            raise ValueError("an exception names the higher-tier agent's `named_agent_tier`")
         return self
 
 
@@ -82,6 +128,16 @@ class Expect(_Model):
     rate: Decimal | None = None
     amount: Decimal | None = None
     fees: list[Decimal] | None = None
+    warning_at: dict[str, AwareDatetime | None] | None = Field(
+        None, description="Per clock, when its warning goes out (null: none)."
+    )
+    alerts_due: list[str] | None = Field(
+        None, description="As of `as_of`, e.g. ['warning first_response', 'breach resolve']."
+    )
+    emergency: bool | None = None
+    next_page_at: AwareDatetime | None = None
+    escalation: Literal["allowed", "refused"] | None = None
+    escalation_reason_contains: str | None = None
 
 
 class Case(_Model):
@@ -91,6 +147,7 @@ class Case(_Model):
     as_of: AwareDatetime | None = None
     work: WorkIn | None = None
     meetings: list[MeetingIn] | None = None
+    escalate: EscalateIn | None = None
     expect: Expect
 
     @model_validator(mode="after")
@@ -100,6 +157,8 @@ class Case(_Model):
             raise ValueError(f"give exactly one of ticket, work, meetings (got {given or 'none'})")
         if not self.expect.model_fields_set:
             raise ValueError("`expect` checks nothing; give at least one expected outcome")
+        if self.escalate is not None and self.ticket is None:
+            raise ValueError("`escalate` needs a `ticket`")
         return self
 
 
@@ -151,12 +210,15 @@ def load_cases(path: str | Path, policy: Policy) -> CaseFile:
                 issues.append(doc.issue((*at, "events", j, "at"), "this event is before receipt"))
             need((*at, "events", j, "status"), ev.status, set(STATUSES), "status")
             need((*at, "events", j, "priority"), ev.priority, prios, "priority")
+            need((*at, "events", j, "clock"), ev.clock, set(policy.doc.clocks), "clock")
         if case.work:
             need((*at, "work", "kind"), case.work.kind, kinds, "work kind")
         need((*at, "expect", "priority"), case.expect.priority, prios, "priority")
         for key in ("breached", "met"):
             for j, name in enumerate(getattr(case.expect, key) or []):
                 need((*at, "expect", key, j), name, set(policy.doc.clocks), "clock")
+        for name in case.expect.warning_at or {}:
+            need((*at, "expect", "warning_at", name), name, set(policy.doc.clocks), "clock")
         for name in CLOCK_NAMES:
             key = f"{name}_by"
             if key in case.expect.model_fields_set and name not in policy.doc.clocks:
@@ -194,12 +256,12 @@ def run_case(policy: Policy, case: Case) -> CaseResult:
         explanation = [
             f"meeting {i + 1}: {f.fee} ({f.reason}) [{f.clause}]" for i, f in enumerate(fees)
         ]
+    shown = {k: _only(expected[k], actual.get(k)) for k in expected}
     failures = [
-        f"{key}: expected {_show(want)}, got {_show(actual.get(key))}"
+        f"{key}: expected {_show(want)}, got {_show(shown[key])}"
         for key, want in expected.items()
-        if not _same(want, actual.get(key))
+        if not _same(key, want, actual.get(key))
     ]
-    shown = {k: actual.get(k) for k in expected}
     return CaseResult(case.name, not failures, expected, shown, explanation, failures)
 
 
@@ -216,7 +278,10 @@ def _run_ticket(policy: Policy, case: Case) -> tuple[dict[str, Any], list[str]]:
         contract=t.contract,
         attributes=t.attributes,
     )
-    events = [Event(e.at, e.type, e.status, e.priority) for e in case.events]
+    events = [
+        Event(e.at, e.type, e.status, e.priority, e.tier, e.suggestion, e.clock, e.due)
+        for e in case.events
+    ]
     as_of = case.as_of or max([t.received, *(e.at for e in case.events)])
     report = evaluate(policy, facts, events, as_of)
     actual: dict[str, Any] = {
@@ -224,11 +289,37 @@ def _run_ticket(policy: Policy, case: Case) -> tuple[dict[str, Any], list[str]]:
         "status": report.status,
         "breached": sorted(report.breached()),
         "met": sorted(n for n, c in report.clocks.items() if c.met_at and c.state != "cancelled"),
+        "warning_at": {n: c.warn_at for n, c in report.clocks.items()},
     }
     for name in CLOCK_NAMES:
         clock = report.clocks.get(name)
         actual[f"{name}_by"] = clock.due if clock else None
-    return actual, _explain(report)
+    explanation = _explain(report)
+    seen = look(policy, facts, events, report, to_us(as_of))
+    actual["alerts_due"] = [f"{a.kind} {a.clock}" for a in seen.alerts]
+    actual["emergency"] = seen.emergency is not None
+    next_page = seen.page.next_us if seen.page else None
+    actual["next_page_at"] = None if next_page is None else from_us(next_page)
+    if seen.emergency is not None:
+        em = seen.emergency
+        explanation.append(f"emergency: {em.reason} [{em.clause}]; pages while open: "
+                           f"{em.coverage_reason}")  # fmt: skip
+    if case.escalate is not None:
+        verdict = _escalate(policy, case.escalate, events)
+        actual["escalation"] = "allowed" if verdict.allowed else "refused"
+        actual["escalation_reason_contains"] = verdict.reason
+        explanation.append(f"escalation: {verdict}")
+    return actual, explanation
+
+
+def _escalate(policy: Policy, esc: EscalateIn, events: list[Event]) -> Verdict:
+    tiers = [e.tier for e in sorted(events, key=lambda e: e.at) if e.type == "tier" and e.tier]
+    current = esc.current or (tiers[-1] if tiers else "L1")
+    claim = None
+    if esc.exception is not None and esc.named_agent_tier is not None:
+        detail = "the records show it" if esc.shown else "the records do not show it"
+        claim = Claim(esc.exception, esc.named_agent_tier, esc.shown, detail)
+    return check_escalation(policy, events, current, esc.to, claim)
 
 
 def _explain(report: ClockReport) -> list[str]:
@@ -239,7 +330,11 @@ def _explain(report: ClockReport) -> list[str]:
     return lines
 
 
-def _same(want: Any, got: Any) -> bool:
+def _same(key: str, want: Any, got: Any) -> bool:
+    if isinstance(want, dict):  # per name: only the names given are checked
+        return isinstance(got, dict) and all(_same(k, v, got.get(k)) for k, v in want.items())
+    if key.endswith("_contains"):
+        return isinstance(got, str) and str(want).lower() in got.lower()
     if isinstance(want, list) and isinstance(got, list) and not want and not got:
         return True
     if isinstance(want, list) and want and isinstance(want[0], str) and isinstance(got, list):
@@ -247,7 +342,16 @@ def _same(want: Any, got: Any) -> bool:
     return bool(want == got)
 
 
+def _only(want: Any, got: Any) -> Any:
+    """What ``got`` says of the names ``want`` asks about."""
+    if isinstance(want, dict) and isinstance(got, dict):
+        return {k: got.get(k) for k in want}
+    return got
+
+
 def _show(value: Any) -> str:
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {_show(v)}" for k, v in value.items()) + "}"
     if isinstance(value, dt.datetime):
         return value.isoformat()
     if isinstance(value, list):

@@ -115,7 +115,8 @@ def test_every_problem_is_reported_at_once() -> None:
         "p.yaml:4:11: calendars.office.zone: 'Nowhere/Land' is not an IANA time zone name"
         " (e.g. 'America/New_York')",
         "p.yaml:16:5: clocks.first_response.met_on_tuch: unknown key; expected one of: cite,"
-        " note, starts, met_on_touch, met_on_status, paused_in, cancelled_in, targets",
+        " note, starts, met_on_touch, met_on_status, paused_in, cancelled_in, targets,"
+        " warn_before, on_warning, on_breach",
         "p.yaml:19:26: clocks.first_response.targets.1.business_hours: Input should be greater"
         " than 0 (got -8)",
     ]

@@ -21,11 +21,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from policydesk.core.calendar import from_us, to_us
+from policydesk.core.calendar import BusinessCalendar, from_us, to_us
 from policydesk.core.errors import PolicyError
 from policydesk.core.facts import Event, Explanation, LocalTime, Step, TicketFacts
 from policydesk.core.policy import ClockModel, Policy, TargetRule
-from policydesk.core.targets import Account, Plan, cutoff, pick, plan_for, span_text
+from policydesk.core.targets import (
+    US_PER_MIN,
+    Account,
+    Plan,
+    cutoff,
+    pick,
+    plan_for,
+    span_text,
+)
 from policydesk.core.triage import Triage, attributes_of, classify, contract_of
 
 __all__ = ["ClockReport", "ClockResult", "evaluate", "fmt_instant"]
@@ -62,6 +70,8 @@ class ClockResult:
     met_us: int | None = None
     remaining_us: int | None = None
     paused_us: list[tuple[int, int | None]] = field(default_factory=list)
+    #: When the warning goes out (``warn_before``), for a clock still running or overdue.
+    warn_us: int | None = None
     why: _Why | None = None
 
     @property
@@ -71,6 +81,10 @@ class ClockResult:
     @property
     def due(self) -> dt.datetime | None:
         return None if self.due_us is None else from_us(self.due_us)
+
+    @property
+    def warn_at(self) -> dt.datetime | None:
+        return None if self.warn_us is None else from_us(self.warn_us)
 
     @property
     def met_at(self) -> dt.datetime | None:
@@ -276,23 +290,18 @@ def _clock(
     budget = plan.budget_us
     if budget is None:
         budget = cutoff(rule, cal, start)[0]
-    # Open time used in each running stretch until the budget is spent.
-    remaining = budget
-    cursor = start
-    still_paused = False
-    for p_start, p_end in pauses:
-        used = cal.elapsed_us(cursor, p_start)
-        if used >= remaining:
-            break
-        remaining -= used
-        result.paused_us.append((p_start, p_end))
-        if p_end is None:
-            still_paused = True
-            break
-        cursor = p_end
-    due = None if still_paused else cal.add_us(cursor, remaining)
+    due, remaining, used_pauses = _spend(cal, start, pauses, budget)
+    result.paused_us = used_pauses
     result.due_us = due
     result.why = _Why(policy, triage, picked, plan, touch_start, end_at, end_kind)
+    if end_at is None and due is not None and model.warn_before is not None:
+        lead = model.warn_before
+        lead_us = (
+            lead.minutes * US_PER_MIN
+            if lead.minutes is not None
+            else int(budget * (lead.percent or 0) / 100)
+        )
+        result.warn_us = _spend(cal, start, pauses, max(budget - lead_us, 0))[0]
     if end_at is not None:
         if end_kind.startswith("cancelled"):
             result.state = "cancelled"
@@ -308,6 +317,27 @@ def _clock(
         result.state = "breached" if result.breached else "running"
         result.remaining_us = cal.elapsed_us(as_of, due)
     return result
+
+
+def _spend(
+    cal: BusinessCalendar, start: int, pauses: list[tuple[int, int | None]], budget: int
+) -> tuple[int | None, int, list[tuple[int, int | None]]]:
+    """When ``budget`` of open time since ``start`` is spent, skipping ``pauses``: the instant
+    (None while still paused), the open time left at the last resume, and the pauses that fell
+    before the budget ran out."""
+    remaining = budget
+    cursor = start
+    used_pauses: list[tuple[int, int | None]] = []
+    for p_start, p_end in pauses:
+        used = cal.elapsed_us(cursor, p_start)
+        if used >= remaining:
+            break
+        remaining -= used
+        used_pauses.append((p_start, p_end))
+        if p_end is None:
+            return None, remaining, used_pauses
+        cursor = p_end
+    return cal.add_us(cursor, remaining), remaining, used_pauses
 
 
 def _explain(r: ClockResult) -> Explanation:
@@ -355,6 +385,8 @@ def _explain(r: ClockResult) -> Explanation:
     else:
         due = r.due_us
         steps.append(Step("due {} ({})", args=(_at(policy, due), LocalTime(due, dt.UTC))))
+    if r.warn_us is not None:
+        steps.append(Step("warning at {}", where.warn_before, (_at(policy, r.warn_us),)))
     return steps
 
 
@@ -367,6 +399,7 @@ class _Clauses(NamedTuple):
     starts: str
     paused_in: str
     cancelled_in: str
+    warn_before: str
 
 
 def _clauses(policy: Policy, name: str) -> _Clauses:
@@ -379,6 +412,7 @@ def _clauses(policy: Policy, name: str) -> _Clauses:
             c("clocks", name, "starts"),
             c("clocks", name, "paused_in"),
             c("clocks", name, "cancelled_in"),
+            c("clocks", name, "warn_before"),
         )
     assert isinstance(found, _Clauses)
     return found

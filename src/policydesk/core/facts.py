@@ -30,14 +30,20 @@ class TicketFacts:
 class Event:
     """One entry of a ticket's timeline.
 
-    ``type`` is one of: reply (an agent's public reply), call, chat, note (internal),
-    customer_reply, status (with ``status``), priority (with ``priority``).
+    ``type`` is one of: reply (an agent's public reply; ``suggestion`` when it suggests a fix,
+    RS4), call, chat, note (internal), customer_reply, status (with ``status``), priority (with
+    ``priority``), tier (with ``tier``), warning and breach (with ``clock`` and ``due``: the
+    alert went out), page (an emergency page went out), acknowledge (an agent took the page).
     """
 
     at: dt.datetime
     type: str
     status: str | None = None
     priority: str | None = None
+    tier: str | None = None
+    suggestion: bool = False
+    clock: str | None = None
+    due: dt.datetime | None = None
 
 
 class LocalTime(NamedTuple):

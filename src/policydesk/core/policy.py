@@ -18,9 +18,6 @@ from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
     Field,
     field_validator,
     model_validator,
@@ -34,6 +31,8 @@ from policydesk.core.calendar import (
     Opening,
     Window,
 )
+from policydesk.core.clauses import Attr, Cited, Names, TriageRule
+from policydesk.core.clauses import Model as _Model
 from policydesk.core.errors import PolicyError
 from policydesk.core.located import (
     Issue,
@@ -41,6 +40,15 @@ from policydesk.core.located import (
     LocatedError,
     parse_located,
     validate_located,
+)
+from policydesk.core.workflow import (
+    AGENT_TIERS,
+    ClockActionModel,
+    EmergencyModel,
+    EscalationModel,
+    IntakeModel,
+    LeadModel,
+    RoutingModel,
 )
 from policydesk.core.zones import load_zone
 
@@ -81,14 +89,6 @@ _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DayKey = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun", "weekdays", "every_day"]
 _WINDOW = re.compile(r"([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)")
 _CLOCK_TIME = re.compile(r"([01]\d|2[0-3]):([0-5]\d)(?::([0-5]\d))?")
-Attr = bool | int | str
-
-
-def _listify(v: Any) -> Any:
-    return [v] if isinstance(v, str) else v
-
-
-Names = Annotated[list[str], BeforeValidator(_listify)]
 
 
 def parse_window(text: str) -> Window:
@@ -131,15 +131,6 @@ def _check_money(v: Decimal) -> Decimal:
 
 
 Money = Annotated[Decimal, AfterValidator(_check_money)]
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-
-class Cited(_Model):
-    cite: str = Field("", description="Requirement IDs this clause implements, e.g. 'EC2'.")
-    note: str = ""
 
 
 # ----- calendars -------------------------------------------------------------------------------
@@ -239,26 +230,14 @@ class PlanModel(Cited):
     description: str = ""
 
 
-class TriageRule(Cited):
-    phrases: list[str] = Field([], description="Any of these phrases in subject or body.")
-    unless_phrases: list[str] = Field([], description="…and none of these (e.g. 'workaround').")
-    plan: Names = []
-    attributes: dict[str, Attr] = {}
-    channel: Names = []
-    outside_hours: str | None = Field(None, description="Received while this calendar is closed.")
-
-    @model_validator(mode="after")
-    def _some_condition(self) -> TriageRule:
-        if not (self.phrases or self.plan or self.attributes or self.channel or self.outside_hours):
-            raise ValueError("a rule needs at least one condition")
-        return self
-
-
 class CategoryModel(Cited):
     """A kind of request, and the fields a ticket of that kind must carry (DL6)."""
 
     description: str = ""
     required_fields: list[str] = Field([], description="Custom fields a ticket must have.")
+    tier: Literal["L1", "L2", "PT", "Dev"] | None = Field(
+        None, description="The tier a new ticket of this kind starts at (RS3)."
+    )
 
 
 class PriorityModel(Cited):
@@ -323,11 +302,16 @@ class ClockModel(Cited):
     paused_in: list[Status] = []
     cancelled_in: list[Status] = Field([], description="Entering these stops it with no verdict.")
     targets: list[TargetRule] = Field(min_length=1)
+    warn_before: LeadModel | None = Field(None, description="When the warning goes out.")
+    on_warning: ClockActionModel | None = None
+    on_breach: ClockActionModel | None = None
 
     @model_validator(mode="after")
     def _can_end(self) -> ClockModel:
         if not (self.met_on_touch or self.met_on_status):
             raise ValueError("a clock needs `met_on_touch: true` or `met_on_status`")
+        if (self.warn_before is None) != (self.on_warning is None):
+            raise ValueError("`warn_before` and `on_warning` go together: give both or neither")
         return self
 
 
@@ -386,6 +370,10 @@ class PolicyDoc(_Model):
     default_priority: str
     clocks: dict[ClockName, ClockModel] = {}
     billing: BillingModel | None = None
+    escalation: EscalationModel | None = None
+    emergency: EmergencyModel | None = None
+    routing: RoutingModel | None = None
+    intake: IntakeModel = IntakeModel()
 
 
 # ----- the compiled policy ---------------------------------------------------------------------
@@ -480,63 +468,95 @@ def parse_policy(raw: bytes | str, file: str = "<policy>") -> Policy:
 
 
 Problem = tuple[tuple[str | int, ...], str]
+Path_ = tuple[str | int, ...]
+
+
+class _References:
+    """Collects names that point at nothing, each located at the key that holds it."""
+
+    def __init__(self, doc: PolicyDoc) -> None:
+        self.doc = doc
+        self.out: list[Problem] = []
+        self.calendars, self.plans = set(doc.calendars), set(doc.plans)
+        self.contracts, self.channels = set(doc.contracts), set(doc.channels)
+        self.priorities = {p.name for p in doc.priorities}
+
+    def check(self, path: Path_, names: Iterable[str | None], known: set[str], what: str) -> None:
+        for n in names:
+            if n is not None and n not in known:
+                self.out.append((path, f"unknown {what} {n!r}; expected one of: {_list(known)}"))
+
+    def rule(self, at: Path_, rule: TriageRule) -> None:
+        self.check((*at, "plan"), rule.plan, self.plans, "plan")
+        self.check((*at, "channel"), rule.channel, self.channels, "channel")
+        self.check((*at, "outside_hours"), [rule.outside_hours], self.calendars, "calendar")
 
 
 def _reference_problems(doc: PolicyDoc) -> list[Problem]:
     """Names that point at nothing, and other rules that span several parts of the file."""
-    out: list[Problem] = []
-    cals, plans, contracts = set(doc.calendars), set(doc.plans), set(doc.contracts)
-    prios, channels = [p.name for p in doc.priorities], set(doc.channels)
-
-    def check(
-        path: tuple[str | int, ...], names: Iterable[str], known: set[str], what: str
-    ) -> None:
-        for n in names:
-            if n not in known:
-                out.append((path, f"unknown {what} {n!r}; expected one of: {_list(known)}"))
-
+    ref = _References(doc)
+    check, cals, out = ref.check, ref.calendars, ref.out
+    prios = [p.name for p in doc.priorities]
     defaults = [n for n, c in doc.calendars.items() if c.default]
     if len(doc.calendars) > 1 and len(defaults) != 1:
         out.append((("calendars",), "mark exactly one calendar `default: true`"))
     for name, contract in doc.contracts.items():
         check(("contracts", name, "calendar"), [contract.calendar], cals, "calendar")
     for name, plan in doc.plans.items():
-        check(
-            ("plans", name, "contract"),
-            [plan.contract] if plan.contract else [],
-            contracts,
-            "contract",
-        )
+        check(("plans", name, "contract"), [plan.contract], ref.contracts, "contract")
     if len(set(prios)) != len(prios):
         out.append((("priorities",), "priority names must be unique"))
-    check(("default_priority",), [doc.default_priority], set(prios), "priority")
+    check(("default_priority",), [doc.default_priority], ref.priorities, "priority")
     for i, prio in enumerate(doc.priorities):
         for j, rule in enumerate(prio.rules):
-            at: tuple[str | int, ...] = ("priorities", i, "rules", j)
-            check((*at, "plan"), rule.plan, plans, "plan")
-            check((*at, "channel"), rule.channel, channels, "channel")
-            hours = [rule.outside_hours] if rule.outside_hours else []
-            check((*at, "outside_hours"), hours, cals, "calendar")
+            ref.rule(("priorities", i, "rules", j), rule)
     for cname, clock in doc.clocks.items():
         for j, t in enumerate(clock.targets):
-            at = ("clocks", cname, "targets", j)
-            check((*at, "priority"), t.priority, set(prios), "priority")
-            check((*at, "plan"), t.plan, plans, "plan")
-            check((*at, "channel"), t.channel, channels, "channel")
-            check((*at, "contract"), t.contract, contracts, "contract")
-            check((*at, "calendar"), [t.calendar] if t.calendar else [], cals, "calendar")
-            if t.cutoff and t.cutoff.calendar:
+            at: Path_ = ("clocks", cname, "targets", j)
+            check((*at, "priority"), t.priority, ref.priorities, "priority")
+            check((*at, "plan"), t.plan, ref.plans, "plan")
+            check((*at, "channel"), t.channel, ref.channels, "channel")
+            check((*at, "contract"), t.contract, ref.contracts, "contract")
+            check((*at, "calendar"), [t.calendar], cals, "calendar")
+            if t.cutoff:
                 check((*at, "cutoff", "calendar"), [t.cutoff.calendar], cals, "calendar")
     if doc.billing:
         b = doc.billing
-        check(("billing", "calendar"), [b.calendar] if b.calendar else [], cals, "calendar")
+        check(("billing", "calendar"), [b.calendar], cals, "calendar")
         for j, brule in enumerate(b.rules):
             at = ("billing", "rules", j)
             check((*at, "kind"), brule.kind, set(b.work_kinds), "work kind")
-            check((*at, "rate"), [brule.rate] if brule.rate else [], set(b.rates), "rate")
+            check((*at, "rate"), [brule.rate], set(b.rates), "rate")
         if b.meetings:
             check(("billing", "meetings", "rate"), [b.meetings.rate], set(b.rates), "rate")
+    _workflow_references(ref)
     return out
+
+
+def _workflow_references(ref: _References) -> None:
+    """The workflow clauses: alerts, escalation, emergencies, routing, intake."""
+    doc, check = ref.doc, ref.check
+    ladder = set(doc.escalation.tiers if doc.escalation else AGENT_TIERS)
+    for cname, clock in doc.clocks.items():
+        for key, action in (("on_warning", clock.on_warning), ("on_breach", clock.on_breach)):
+            if action is not None:
+                at: Path_ = ("clocks", cname, key)
+                check((*at, "raise_priority"), [action.raise_priority], ref.priorities, "priority")
+                check((*at, "move_to_tier"), [action.move_to_tier], ladder, "tier")
+    if doc.emergency:
+        em = doc.emergency
+        check(("emergency", "priorities"), em.priorities, ref.priorities, "priority")
+        for j, rule in enumerate(em.rules):
+            ref.rule(("emergency", "rules", j), rule)
+        check(("emergency", "calendar"), [em.calendar], ref.calendars, "calendar")
+        for contract, cal in em.by_contract.items():
+            check(("emergency", "by_contract"), [contract], ref.contracts, "contract")
+            check(("emergency", "by_contract", contract), [cal], ref.calendars, "calendar")
+    for name, category in doc.categories.items():
+        check(("categories", name, "tier"), [category.tier], ladder, "tier")
+    if doc.routing:
+        check(("routing", "channels"), doc.routing.channels, ref.channels, "channel")
+    check(("intake", "channels"), doc.intake.channels, ref.channels, "channel")
 
 
 def _list(names: Iterable[str]) -> str:

@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from policydesk.core.clauses import TriageRule
 from policydesk.core.facts import Attr, Step, TicketFacts
-from policydesk.core.policy import Policy, TriageRule
+from policydesk.core.policy import Policy
 
-__all__ = ["Triage", "attributes_of", "classify", "contract_of", "matches_attributes"]
+__all__ = [
+    "Triage",
+    "attributes_of",
+    "classify",
+    "contract_of",
+    "first_matching_rule",
+    "matches_attributes",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +94,19 @@ def _rule_reason(
             return None
         reasons.append(f"received outside {rule.outside_hours} hours")
     return "; ".join(reasons)
+
+
+def first_matching_rule(
+    policy: Policy, rules: Sequence[TriageRule], facts: TicketFacts
+) -> tuple[int, str] | None:
+    """The index of the first of ``rules`` that matches the ticket, and why; None if none."""
+    text = _normalise(f"{facts.subject}\n{facts.body}")
+    attrs = attributes_of(policy, facts)
+    for j, rule in enumerate(rules):
+        reason = _rule_reason(policy, rule, facts, text, attrs)
+        if reason is not None:
+            return j, reason
+    return None
 
 
 def classify(policy: Policy, facts: TicketFacts) -> Triage:
