@@ -6,10 +6,15 @@ Exit codes: 0 success, 1 a case failed, 2 the input is invalid (with a located m
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
+import logging
+import signal
 import sys
-from collections.abc import Callable
+import threading
+import time
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -43,11 +48,13 @@ sla_app = typer.Typer(no_args_is_help=True, help="Explain SLA clocks.")
 db_app = typer.Typer(no_args_is_help=True, help="The database.")
 agent_app = typer.Typer(no_args_is_help=True, help="Support agents.")
 token_app = typer.Typer(no_args_is_help=True, help="API tokens.")
+mail_app = typer.Typer(no_args_is_help=True, help="Mail.")
 app.add_typer(policy_app, name="policy")
 app.add_typer(sla_app, name="sla")
 app.add_typer(db_app, name="db")
 app.add_typer(agent_app, name="agent")
 app.add_typer(token_app, name="token")
+app.add_typer(mail_app, name="mail")
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -320,25 +327,144 @@ def token_create(
 
 
 @app.command("serve")
-def serve() -> None:
+def serve(
+    worker: Annotated[
+        bool, typer.Option("--worker", help="Run the worker in this process too.")
+    ] = False,
+    dev_mail: Annotated[
+        bool,
+        typer.Option(
+            "--dev-mail",
+            help="Catch outgoing mail: an SMTP server on POLICYDESK_SMTP_HOST:PORT that keeps "
+            "each message in var/mail (local mode only).",
+        ),
+    ] = False,
+) -> None:
     """Serve the API on POLICYDESK_HOST:POLICYDESK_PORT (default http://127.0.0.1:8000)."""
     settings = _settings()
     import uvicorn
 
     from policydesk.web.app import create_app
 
-    out.print(f"Policydesk on http://{settings.host}:{settings.port}  (API docs: /api/v1/docs)")
-    if settings.workers == 1:
-        uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
-    else:
-        uvicorn.run(
-            "policydesk.web.app:app_from_environment",
-            factory=True,
-            workers=settings.workers,
-            host=settings.host,
-            port=settings.port,
-            log_level="info",
+    _logging()
+    with contextlib.ExitStack() as stack:
+        if dev_mail:
+            stack.enter_context(_mail_sink(settings))
+        if worker:
+            stack.enter_context(_background_worker(settings))
+        out.print(f"Policydesk on http://{settings.host}:{settings.port}  (API docs: /api/v1/docs)")
+        if settings.workers == 1:
+            app_ = create_app(settings)
+            uvicorn.run(app_, host=settings.host, port=settings.port, log_level="info")
+        else:
+            uvicorn.run(
+                "policydesk.web.app:app_from_environment",
+                factory=True,
+                workers=settings.workers,
+                host=settings.host,
+                port=settings.port,
+                log_level="info",
+            )
+
+
+@app.command("worker")
+def run_worker(
+    once: Annotated[bool, typer.Option("--once", help="Run one round, then exit.")] = False,
+    start_at: Annotated[
+        str | None,
+        typer.Option(
+            help="Start the worker's clock at this instant (ISO 8601 with an offset); it then "
+            "runs at the real pace. For rehearsals and tests."
+        ),
+    ] = None,
+) -> None:
+    """Act on deadlines (warnings, breaches, pages, broadcasts, acknowledgements) and deliver
+    the outbox, until interrupted (SIGINT, SIGTERM)."""
+    settings = _settings()
+    clock = _clock(start_at)
+    _logging()
+    from policydesk.worker.runner import Worker
+
+    factory = sessions(make_engine(settings.database_url))
+    runner = Worker(settings, factory, clock=clock)
+    if once:
+        done = _guard(runner.run_round)
+        s, d = done.sweep, done.delivery
+        out.print(
+            f"swept {s.tickets} tickets: {s.alerts} alerts, {s.pages} pages, {s.broadcasts} "
+            f"broadcasts, {s.acknowledgements} acknowledgements, {s.errors} errors; "
+            f"delivered {d.delivered}, retrying {d.retried}, dead {d.dead}"
         )
+        return
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    out.print(f"worker on {make_engine(settings.database_url).url.render_as_string()}")
+    runner.run_forever(stop)
+
+
+@mail_app.command("sink")
+def mail_sink() -> None:
+    """Catch outgoing mail on POLICYDESK_SMTP_HOST:PORT, keeping each message in var/mail."""
+    settings = _settings()
+    _logging()
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    with _mail_sink(settings):
+        stop.wait()
+
+
+@contextlib.contextmanager
+def _mail_sink(settings: Settings) -> Iterator[None]:
+    from policydesk.devmail import start_sink
+
+    if settings.mode != "local":
+        err.print("error: --dev-mail catches mail for local use only", markup=False)
+        raise typer.Exit(2)
+    folder = Path("var/mail")
+    try:
+        sink = start_sink(folder, host=settings.smtp_host, port=settings.smtp_port)
+    except OSError as exc:
+        err.print(f"error: cannot listen on {settings.smtp_host}:{settings.smtp_port}: {exc}")
+        raise typer.Exit(2) from None
+    out.print(f"mail catcher on smtp://{settings.smtp_host}:{settings.smtp_port} -> {folder}/")
+    try:
+        yield
+    finally:
+        sink.stop()
+
+
+@contextlib.contextmanager
+def _background_worker(settings: Settings) -> Iterator[None]:
+    from policydesk.worker.runner import Worker
+
+    if settings.workers != 1:
+        err.print("error: --worker runs beside one server process (POLICYDESK_WORKERS=1)")
+        raise typer.Exit(2)
+    factory = sessions(make_engine(settings.database_url))
+    stop = threading.Event()
+    runner = Worker(settings, factory, clock=_now)
+    thread = threading.Thread(target=runner.run_forever, args=(stop,), name="worker", daemon=True)
+    thread.start()
+    out.print("worker running in this process")
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+
+
+def _clock(start_at: str | None) -> Callable[[], dt.datetime]:
+    if start_at is None:
+        return _now
+    start = _guard(lambda: _instant("--start-at", start_at))
+    began = time.monotonic()
+    return lambda: start + dt.timedelta(seconds=time.monotonic() - began)
+
+
+def _logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
 
 
 def main() -> None:

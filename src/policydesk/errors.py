@@ -6,6 +6,7 @@ __all__ = [
     "AccountRefused",
     "Conflict",
     "DomainError",
+    "EscalationRefused",
     "Forbidden",
     "InvalidInput",
     "NotFound",
@@ -65,3 +66,10 @@ class AccountRefused(DomainError):
 
     status = 403
     title = "Support refused"
+
+
+class EscalationRefused(DomainError):
+    """The escalation ladder does not allow this tier change now (RS1, RS4, RS5)."""
+
+    status = 409
+    title = "Escalation refused"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from email.utils import parseaddr
 from functools import cache
 from pathlib import Path
 from typing import Literal
@@ -32,14 +33,56 @@ class Settings(BaseSettings):
     #: Server processes; more than one needs the app built from settings in each process.
     workers: int = Field(1, ge=1, le=64)
     session_days: int = 14
+    #: Where agents open a ticket: links in notifications point here.
+    public_url: str = "http://127.0.0.1:8000"
+
+    # ----- outgoing messages (the worker delivers them) -----
+    #: How the acknowledgement to a customer names the desk ("Thank you for writing to …").
+    desk_name: str = "our support team"
+    mail_from: str = "Policydesk <support@policydesk.localhost>"
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = Field(1025, ge=1, le=65535)
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = False
+    smtp_ssl: bool = False
+    smtp_timeout_seconds: float = Field(10.0, gt=0, le=300)
+    #: Team chat incoming webhooks (Microsoft Teams / Slack style); JSON list in the environment.
+    webhook_urls: list[str] = []
+    #: Signs each webhook body (HMAC-SHA256), so the receiver can tell it came from here.
+    webhook_secret: SecretStr = SecretStr(LOCAL_SECRET)
+    #: An HTTP SMS gateway: a JSON POST of {"to", "text"} per message.
+    sms_gateway_url: str | None = None
+    sms_gateway_token: SecretStr | None = None
+    http_timeout_seconds: float = Field(10.0, gt=0, le=300)
+
+    # ----- the worker -----
+    worker_interval_seconds: float = Field(1.0, gt=0, le=3600)
+    worker_batch: int = Field(500, ge=1, le=100_000)
+    delivery_batch: int = Field(100, ge=1, le=10_000)
+    #: A taken message is not taken again before this, unless delivered or failed meanwhile.
+    delivery_lease_seconds: float = Field(120.0, gt=0, le=86_400)
+    delivery_max_attempts: int = Field(8, ge=1, le=100)
+    #: The first retry waits this long; each later one twice as long as the one before.
+    delivery_backoff_seconds: float = Field(30.0, gt=0, le=86_400)
 
     @model_validator(mode="after")
     def _no_default_secret_in_production(self) -> Settings:
-        if self.mode == "production" and self.secret_key.get_secret_value() == LOCAL_SECRET:
-            raise ValueError(
-                "POLICYDESK_SECRET_KEY must be set to a secret of your own in production mode"
-            )
+        if self.mode == "production":
+            for name in ("secret_key", "webhook_secret"):
+                secret: SecretStr = getattr(self, name)
+                if secret.get_secret_value() == LOCAL_SECRET:
+                    raise ValueError(
+                        f"POLICYDESK_{name.upper()} must be set to a secret of your own in "
+                        "production mode"
+                    )
         return self
+
+    @property
+    def mail_domain(self) -> str:
+        """The domain of ``mail_from``: the right-hand side of the Message-IDs we make."""
+        address = parseaddr(self.mail_from)[1]
+        return address.rpartition("@")[2] or "policydesk.localhost"
 
 
 @cache

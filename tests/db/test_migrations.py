@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
 from sqlalchemy import Engine, inspect, select
 from sqlalchemy.orm import Session
 
@@ -36,3 +38,9 @@ def test_a_naive_instant_is_refused(session: Session) -> None:
     session.add(Agent(name="Bo", email="bo@example.com", created_at=dt.datetime(2026, 1, 1)))
     with pytest.raises(Exception, match="needs a time zone"):
         session.flush()
+
+
+def test_the_migrations_build_exactly_what_the_models_describe(engine: Engine) -> None:
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn)
+        assert compare_metadata(context, Base.metadata) == []

@@ -224,6 +224,8 @@ MATRIX: dict[tuple[str, str], Call] = {
     ),
     ("GET", "/healthz"): Call(fixed("/healthz"), everyone(200)),
     ("GET", "/readyz"): Call(fixed("/readyz"), everyone(200)),
+    # operational counts, for the staff's monitoring
+    ("GET", "/metrics"): Call(fixed("/metrics"), AGENTS),
     # signing in and out
     ("POST", "/api/v1/auth/login"): Call(
         fixed("/api/v1/auth/login"),
@@ -258,6 +260,12 @@ MATRIX: dict[tuple[str, str], Call] = {
         OWNER_AND_AGENTS,
         body=const({"type": "customer_reply", "body": "Any news?"}),
         if_match=True,
+    ),
+    ("POST", "/api/v1/tickets/{ticket_id}/take"): Call(
+        lambda w: f"/api/v1/tickets/{w.a.ticket_id}/take", AGENTS
+    ),
+    ("POST", "/api/v1/tickets/{ticket_id}/acknowledge"): Call(
+        lambda w: f"/api/v1/tickets/{w.a.ticket_id}/acknowledge", AGENTS
     ),
     ("POST", "/api/v1/tickets/{ticket_id}/policy"): Call(
         lambda w: f"/api/v1/tickets/{w.a.ticket_id}/policy",

@@ -50,4 +50,6 @@ class Contact(Base):
     trained: Mapped[bool] = mapped_column(Boolean, default=False)  # EC7, EC8
     identity_verified_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())  # RL1
     password_hash: Mapped[str | None] = mapped_column(String(200))  # the portal login
+    #: IANA zone the contact's promised times are shown in; None: the policy's zone.
+    time_zone: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())

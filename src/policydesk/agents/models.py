@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from policydesk.db.base import Base
@@ -28,6 +28,10 @@ class Agent(Base):
     password_hash: Mapped[str | None] = mapped_column(String(200))
     # On-duty shifts: [{"days": ["mon", …], "hours": "07:00-15:00"}] in the policy's zone.
     shifts: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    #: For SMS notifications and pages, in E.164 (+15551234567).
+    phone: Mapped[str | None] = mapped_column(String(50))
+    #: On the emergency roster: paged when a policy pages ``on_call``.
+    on_call: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 

@@ -4,6 +4,7 @@ from policydesk.accounts.models import Account, Contact
 from policydesk.agents.models import Agent, ApiToken, LoginSession
 from policydesk.audit.models import AuditEntry
 from policydesk.db.base import Base
+from policydesk.outbox.models import OutboxMessage
 from policydesk.policies.models import PolicyVersion
 from policydesk.tickets.models import Ticket, TicketEvent
 
@@ -15,6 +16,7 @@ __all__ = [
     "Base",
     "Contact",
     "LoginSession",
+    "OutboxMessage",
     "PolicyVersion",
     "Ticket",
     "TicketEvent",

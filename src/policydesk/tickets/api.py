@@ -142,3 +142,26 @@ def migrate_policy(
         out = TicketOut.model_validate(ticket)
     response.headers["ETag"] = f'"{out.version}"'
     return out
+
+
+@router.post("/{ticket_id}/take", response_model=TicketOut)
+def take_ticket(ticket_id: PathId, request: Request, response: Response) -> TicketOut:
+    """Assign the ticket to yourself if nobody has it yet (the first to take a broadcast ticket
+    gets it); also acknowledges its emergency pages. 409 when someone was first."""
+    with unit(request) as (session, now):
+        actor = actor_of(session, request, now)
+        ticket = ticket_service.take_ticket(session, ticket_id=ticket_id, actor=actor, now=now)
+        out = TicketOut.model_validate(ticket)
+    response.headers["ETag"] = f'"{out.version}"'
+    return out
+
+
+@router.post("/{ticket_id}/acknowledge", response_model=TicketOut)
+def acknowledge(ticket_id: PathId, request: Request, response: Response) -> TicketOut:
+    """Acknowledge the ticket's emergency: its pages stop."""
+    with unit(request) as (session, now):
+        actor = actor_of(session, request, now)
+        ticket = ticket_service.acknowledge(session, ticket_id=ticket_id, actor=actor, now=now)
+        out = TicketOut.model_validate(ticket)
+    response.headers["ETag"] = f'"{out.version}"'
+    return out

@@ -46,6 +46,9 @@ class Ticket(Base):
     # next_deadline_at, or a far-future instant when none: a non-null key for queue paging.
     queue_deadline: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     open_work: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
+    #: When the worker must look at the ticket next: its earliest unsent warning or breach, or
+    #: its next emergency page (in the past when something is owed now); None when nothing is.
+    wake_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), index=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     # Optimistic concurrency: every UPDATE says WHERE version = <the version read>. The

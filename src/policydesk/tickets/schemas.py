@@ -61,6 +61,7 @@ class EventIn(_In):
         "tier",
         "assignee",
         "override",
+        "acknowledge",
     ]
     body: Annotated[str, Field(max_length=200_000), NoNul] = ""
     status: Status | None = None
@@ -68,6 +69,17 @@ class EventIn(_In):
     tier: Tier | None = None
     assignee_id: RowId | None = None
     reason: Annotated[str, Field(max_length=2_000), NoNul] = ""
+    suggestion: bool = Field(
+        False, description="reply: it suggests a fix to the customer (counts as best effort, RS4)."
+    )
+    exception: Literal["named_request", "asked_for_details"] | None = Field(
+        None,
+        description="tier: an RS5 exception to the best-efforts rule. named_request: the "
+        "customer asked for `named_agent_id`, citing `cited_ticket_id`; asked_for_details: "
+        "`named_agent_id` asked for the details on this ticket.",
+    )
+    named_agent_id: RowId | None = None
+    cited_ticket_id: RowId | None = None
 
 
 class PolicyMigrationIn(_In):

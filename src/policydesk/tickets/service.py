@@ -7,7 +7,7 @@ import base64
 import binascii
 import datetime as dt
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,37 +15,69 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from policydesk import metrics
 from policydesk.access import Actor, require_agent, require_role
 from policydesk.accounts.models import Account, Contact
 from policydesk.agents.models import Agent
 from policydesk.audit import service as audit
+from policydesk.core.calendar import from_us, to_us
 from policydesk.core.clocks import ClockReport, evaluate
+from policydesk.core.deadlines import Look, look
 from policydesk.core.facts import Event, TicketFacts
 from policydesk.core.policy import Policy
-from policydesk.errors import AccountRefused, Forbidden, InvalidInput, NotFound, StaleVersion
+from policydesk.errors import (
+    AccountRefused,
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    StaleVersion,
+)
 from policydesk.policies import service as policy_service
 from policydesk.policies.models import PolicyVersion
+from policydesk.tickets import ladder
 from policydesk.tickets.models import Ticket, TicketEvent
 from policydesk.tickets.schemas import EventIn, PolicyMigrationIn, TicketCreate
 from policydesk.types import MAX_ID
 
 __all__ = [
+    "CORE_EVENTS",
     "Filters",
+    "acknowledge",
     "clocks_of",
+    "core_events",
     "create_ticket",
     "events_of",
+    "facts_of",
     "get_ticket",
     "list_tickets",
     "migrate_policy",
     "record_event",
+    "refresh",
+    "take_ticket",
     "timeline_of",
 ]
 
 #: Sorts after every real deadline: the queue key of a ticket with none pending.
 NO_DEADLINE = dt.datetime(2999, 12, 31, tzinfo=dt.UTC)
 CLOSED = ("resolved", "closed")
-# Timeline entries the clocks read; tier and assignee changes do not move a clock.
-_CLOCK_EVENTS = {"reply", "call", "chat", "note", "customer_reply", "status", "priority"}
+#: Log entries the core reads: what moves a clock, the tier (RS4), and what the worker sent.
+CORE_EVENTS = (
+    "reply",
+    "call",
+    "chat",
+    "note",
+    "customer_reply",
+    "status",
+    "priority",
+    "tier",
+    "warning",
+    "breach",
+    "page",
+    "acknowledge",
+    "acknowledgement",
+    "broadcast",
+)
 _AGENT_ONLY = {
     "reply",
     "note",
@@ -56,6 +88,7 @@ _AGENT_ONLY = {
     "tier",
     "assignee",
     "override",
+    "acknowledge",
 }
 
 
@@ -236,8 +269,12 @@ def record_event(
     if data.type in _AGENT_ONLY:
         require_agent(actor)
     policy = policy_service.compiled(_version_row(session, ticket.policy_version))
-    payload = _payload(session, policy, ticket, data)
     account = _account(session, ticket.account_id)  # before the ticket changes: migrate_policy
+    facts, events = _facts_and_events(session, ticket, account, ())
+    if data.type == "tier" and data.tier is not None and data.tier != ticket.tier:
+        payload = ladder.escalate(session, policy=policy, ticket=ticket, events=events, data=data)
+    else:
+        payload = _payload(session, policy, ticket, data)
     event = TicketEvent(
         ticket_id=ticket.id,
         at=now,
@@ -249,11 +286,13 @@ def record_event(
     )
     if data.type == "tier":
         ticket.tier = payload["tier"]
+        if payload.get("named_agent_id") is not None:  # RS5: straight to the named agent
+            ticket.assignee_id = payload["named_agent_id"]
     elif data.type == "assignee":
         ticket.assignee_id = payload["assignee_id"]
     ticket.updated_at = now
     ticket.version = expected_version + 1
-    _recompute(session, ticket, policy, account, now, [event])
+    refresh(ticket, policy, facts, [*events, *core_events([event])], now)
     session.add(event)
     if data.type == "override":
         audit.record(
@@ -266,6 +305,56 @@ def record_event(
         )
     _flush_update(session, ticket_id)
     return ticket
+
+
+def take_ticket(session: Session, *, ticket_id: int, actor: Actor, now: dt.datetime) -> Ticket:
+    """Assign an unassigned ticket to the acting agent: the first to take a broadcast ticket gets
+    it (DL5). Taking also acknowledges the ticket's emergency pages. Raises ``Conflict`` when
+    someone has taken it already (also when it happens at the same moment)."""
+    agent = require_agent(actor)
+    ticket = get_ticket(session, ticket_id=ticket_id, actor=actor)
+    if ticket.assignee_id is not None:
+        owner = session.get(Agent, ticket.assignee_id)
+        name = owner.name if owner else f"agent {ticket.assignee_id}"
+        raise Conflict(f"ticket {ticket.id} was taken by {name} already")
+    taken = TicketEvent(
+        ticket_id=ticket.id,
+        at=now,
+        type="assignee",
+        agent_id=agent.id,
+        data={"assignee_id": agent.id, "from": None, "taken": True},
+    )
+    ack = TicketEvent(ticket_id=ticket.id, at=now, type="acknowledge", agent_id=agent.id)
+    ticket.assignee_id = agent.id
+    try:
+        _change(session, ticket, ticket.version, now, [taken, ack])
+    except StaleVersion:
+        raise Conflict(f"ticket {ticket.id} was taken by someone else at the same moment") from None
+    return ticket
+
+
+def acknowledge(session: Session, *, ticket_id: int, actor: Actor, now: dt.datetime) -> Ticket:
+    """An agent has seen the ticket's emergency: its pages stop (RS6, EC6)."""
+    agent = require_agent(actor)
+    ticket = get_ticket(session, ticket_id=ticket_id, actor=actor)
+    ack = TicketEvent(ticket_id=ticket.id, at=now, type="acknowledge", agent_id=agent.id)
+    _change(session, ticket, ticket.version, now, [ack])
+    return ticket
+
+
+def _change(
+    session: Session, ticket: Ticket, read: int, now: dt.datetime, events: list[TicketEvent]
+) -> None:
+    """Append ``events`` to a ticket read at version ``read``, with its clocks recomputed, in
+    one guarded update."""
+    row = _version_row(session, ticket.policy_version)
+    account = _account(session, ticket.account_id)
+    facts, core = _facts_and_events(session, ticket, account, ())
+    ticket.version = read + 1
+    ticket.updated_at = now
+    refresh(ticket, policy_service.compiled(row), facts, [*core, *core_events(events)], now)
+    session.add_all(events)
+    _flush_update(session, ticket.id)
 
 
 def _payload(session: Session, policy: Policy, ticket: Ticket, data: EventIn) -> dict[str, Any]:
@@ -293,6 +382,10 @@ def _payload(session: Session, policy: Policy, ticket: Ticket, data: EventIn) ->
         return {"reason": data.reason}
     if data.type in ("reply", "customer_reply", "note") and not data.body.strip():
         raise InvalidInput(f"a {data.type} needs a body", field="body")
+    if data.suggestion:
+        if data.type != "reply":
+            raise InvalidInput("only a reply can be a suggestion (RS4)", field="suggestion")
+        return {"suggestion": True, "at_tier": ticket.tier}
     return {}
 
 
@@ -424,6 +517,42 @@ def timeline_of(session: Session, ticket: Ticket) -> tuple[TicketFacts, list[Eve
     return _facts_and_events(session, ticket, _account(session, ticket.account_id), ())
 
 
+def facts_of(ticket: Ticket, account: Account | None) -> TicketFacts:
+    """What the core is told about a ticket as received."""
+    return TicketFacts(
+        received=ticket.received_at,
+        plan=account.plan if account else None,
+        channel=ticket.channel,
+        subject=ticket.subject,
+        body=ticket.body,
+        contract=account.contract if account else None,
+        attributes=dict(account.attributes) if account else {},
+    )
+
+
+def core_events(rows: Iterable[TicketEvent]) -> list[Event]:
+    """The log entries the core reads (``CORE_EVENTS``), as core events."""
+    out = []
+    for e in rows:
+        if e.type not in CORE_EVENTS:
+            continue
+        data = e.data or {}
+        due = data.get("due")
+        out.append(
+            Event(
+                e.at,
+                e.type,
+                status=data.get("status"),
+                priority=data.get("priority"),
+                tier=data.get("tier"),
+                suggestion=bool(data.get("suggestion")),
+                clock=data.get("clock"),
+                due=dt.datetime.fromisoformat(due) if due else None,
+            )
+        )
+    return out
+
+
 def _facts_and_events(
     session: Session, ticket: Ticket, account: Account | None, new_events: Sequence[TicketEvent]
 ) -> tuple[TicketFacts, list[Event]]:
@@ -433,30 +562,12 @@ def _facts_and_events(
             rows = list(
                 session.scalars(
                     select(TicketEvent)
-                    .where(TicketEvent.ticket_id == ticket.id, TicketEvent.type.in_(_CLOCK_EVENTS))
+                    .where(TicketEvent.ticket_id == ticket.id, TicketEvent.type.in_(CORE_EVENTS))
                     .order_by(TicketEvent.at, TicketEvent.id)
                 )
             )
-    rows.extend(e for e in new_events if e.type in _CLOCK_EVENTS)
-    events = [
-        Event(
-            e.at,
-            e.type,
-            status=(e.data or {}).get("status"),
-            priority=(e.data or {}).get("priority"),
-        )
-        for e in rows
-    ]
-    facts = TicketFacts(
-        received=ticket.received_at,
-        plan=account.plan if account else None,
-        channel=ticket.channel,
-        subject=ticket.subject,
-        body=ticket.body,
-        contract=account.contract if account else None,
-        attributes=dict(account.attributes) if account else {},
-    )
-    return facts, events
+    rows.extend(new_events)
+    return facts_of(ticket, account), core_events(rows)
 
 
 def _evaluate(
@@ -480,7 +591,18 @@ def _recompute(
     new_events: Sequence[TicketEvent] = (),
 ) -> None:
     """Bring the ticket's denormalised columns in line with its log (and ``new_events``)."""
-    report = _evaluate(session, ticket, policy, account, now, new_events)
+    facts, events = _facts_and_events(session, ticket, account, new_events)
+    refresh(ticket, policy, facts, events, now)
+
+
+def refresh(
+    ticket: Ticket, policy: Policy, facts: TicketFacts, events: list[Event], now: dt.datetime
+) -> Look:
+    """Set the ticket's denormalised columns (status, priority, each clock's due time, the queue
+    key and the worker's wake-up instant) from its log; returns what the ticket owes now."""
+    as_of = max(now, ticket.received_at)
+    report = evaluate(policy, facts, events, as_of)
+    seen = look(policy, facts, events, report, to_us(as_of))
     ticket.status = report.status
     ticket.priority = report.priority.priority
     ticket.priority_rank = policy.priority_rank(ticket.priority)
@@ -497,3 +619,9 @@ def _recompute(
     ticket.next_deadline_at = min(pending) if pending else None
     ticket.queue_deadline = ticket.next_deadline_at or NO_DEADLINE
     ticket.open_work = ticket.status not in CLOSED
+    ticket.wake_at = None if seen.wake_us is None else from_us(seen.wake_us)
+    as_of_us = to_us(as_of)
+    for name, clock in report.clocks.items():
+        if clock.met_us == as_of_us and clock.state in ("met", "breached"):
+            metrics.clock_ended(name, late=clock.breached)
+    return seen

@@ -6,10 +6,13 @@ import datetime as dt
 from collections.abc import Callable
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from policydesk import metrics
+from policydesk.access import require_agent
 from policydesk.accounts import api as accounts_api
 from policydesk.agents import api as agents_api
 from policydesk.db.engine import make_engine, sessions
@@ -18,7 +21,7 @@ from policydesk.policies import service as policy_service
 from policydesk.settings import Settings
 from policydesk.tickets import api as tickets_api
 from policydesk.web import problems
-from policydesk.web.context import Runtime, unit
+from policydesk.web.context import Runtime, actor_of, runtime, unit
 
 __all__ = ["app_from_environment", "create_app"]
 
@@ -67,6 +70,16 @@ def create_app(
             detail = f"{type(exc).__name__}: {exc}"
             return JSONResponse({"status": "unavailable", "detail": detail}, status_code=503)
         return JSONResponse({"status": "ready", "policy_version": version})
+
+    @app.get("/metrics", tags=["health"], response_class=PlainTextResponse)
+    def prometheus_metrics(request: Request) -> Response:
+        """Prometheus metrics, for agents (scrape with an API token): tickets by status and
+        priority, outbox depth, worker lag, and the deadlines met, warned and breached as
+        counted by this process."""
+        with unit(request, read_only=True) as (session, now):
+            require_agent(actor_of(session, request, now))
+        rt = runtime(request)
+        return Response(metrics.render(rt.sessions, rt.clock), media_type=CONTENT_TYPE_LATEST)
 
     return app
 
