@@ -16,3 +16,24 @@ def check_response(response: httpx.Response, what: str) -> None:
     raise DeliveryFailed(
         f"{what}: HTTP {response.status_code}: {response.text[:200]}", permanent=permanent
     )
+
+
+class Connection:
+    """An HTTP client made when first needed and dropped by ``close``: a notifier closes its
+    connections after each batch and opens new ones for the next."""
+
+    def __init__(self, timeout: float, client: httpx.Client | None = None) -> None:
+        self.timeout = timeout
+        self._client = client
+        self._given = client is not None
+
+    @property
+    def client(self) -> httpx.Client:
+        if self._client is None:
+            self._client = httpx.Client(timeout=self.timeout)
+        return self._client
+
+    def close(self) -> None:
+        if self._client is not None and not self._given:
+            self._client.close()
+            self._client = None

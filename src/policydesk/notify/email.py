@@ -7,6 +7,7 @@ import datetime as dt
 import smtplib
 import ssl
 from email.message import EmailMessage
+from email.policy import SMTP
 from email.utils import format_datetime, formatdate
 
 from policydesk.notify.base import Delivery, DeliveryFailed
@@ -14,13 +15,17 @@ from policydesk.settings import Settings
 
 __all__ = ["SmtpNotifier", "build_email"]
 
+# Headers are not folded: the standard library's folding adds a space before an encoded word
+# ("EST — x" comes back as "EST  — x"); RFC 5322 allows lines of up to 998 characters.
+_POLICY = SMTP.clone(max_line_length=998)
+
 
 def build_email(delivery: Delivery, *, sender: str) -> EmailMessage:
     """The message as it goes on the wire. ``delivery.data`` may carry ``message_id``,
     ``in_reply_to``, ``references`` (list), ``auto_submitted``, ``ticket_id`` and ``date``
     (an aware datetime's ISO text; default: now)."""
     data = delivery.data
-    msg = EmailMessage()
+    msg = EmailMessage(policy=_POLICY)
     msg["From"] = sender
     msg["To"] = delivery.recipient
     msg["Subject"] = delivery.subject

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import httpx
 
-from policydesk.notify._http import check_response
+from policydesk.notify._http import Connection, check_response
 from policydesk.notify.base import Delivery, DeliveryFailed
 from policydesk.settings import Settings
 
@@ -24,7 +24,7 @@ class SmsGatewayNotifier:
         self.url = settings.sms_gateway_url
         token = settings.sms_gateway_token
         self.headers = {"Authorization": f"Bearer {token.get_secret_value()}"} if token else {}
-        self.client = client or httpx.Client(timeout=settings.http_timeout_seconds)
+        self.http = Connection(settings.http_timeout_seconds, client)
 
     def send(self, delivery: Delivery) -> None:
         text = (
@@ -34,7 +34,7 @@ class SmsGatewayNotifier:
         )
         body = {"to": delivery.recipient, "text": text, "id": delivery.key}
         try:
-            response = self.client.post(
+            response = self.http.client.post(
                 self.url, json=body, headers={**self.headers, "Idempotency-Key": delivery.key}
             )
         except httpx.HTTPError as exc:
@@ -42,4 +42,4 @@ class SmsGatewayNotifier:
         check_response(response, "sms gateway")
 
     def close(self) -> None:
-        self.client.close()
+        self.http.close()

@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 import httpx
 
-from policydesk.notify._http import check_response
+from policydesk.notify._http import Connection, check_response
 from policydesk.notify.base import Delivery, DeliveryFailed
 from policydesk.settings import Settings
 
@@ -44,7 +44,7 @@ class WebhookNotifier:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.secret = settings.webhook_secret.get_secret_value()
-        self.client = client or httpx.Client(timeout=settings.http_timeout_seconds)
+        self.http = Connection(settings.http_timeout_seconds, client)
         self.clock = clock
 
     def send(self, delivery: Delivery) -> None:
@@ -58,10 +58,10 @@ class WebhookNotifier:
             "Idempotency-Key": delivery.key,
         }
         try:
-            response = self.client.post(delivery.recipient, content=body, headers=headers)
+            response = self.http.client.post(delivery.recipient, content=body, headers=headers)
         except httpx.HTTPError as exc:
             raise DeliveryFailed(f"webhook: {type(exc).__name__}: {exc}") from None
         check_response(response, "webhook")
 
     def close(self) -> None:
-        self.client.close()
+        self.http.close()
