@@ -14,11 +14,12 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# Serves the API on http://127.0.0.1:8000 with an embedded SQLite database and demo data.
+# Serves the API on http://127.0.0.1:8000 with an embedded SQLite database and demo data, the
+# worker in the same process, and a mail catcher on smtp://127.0.0.1:1025 (mail in var/mail).
 run: $(STAMP) cases
 	$(BIN)/policydesk db upgrade
 	$(BIN)/policydesk demo
-	$(BIN)/policydesk serve
+	$(BIN)/policydesk serve --worker --dev-mail
 
 # Every example policy against its case file, and one explained ticket.
 cases: $(STAMP)
@@ -48,4 +49,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/api_bench.py --quick
 
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis policydesk.db*
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis policydesk.db* var

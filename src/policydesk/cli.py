@@ -38,7 +38,7 @@ from policydesk.core.located import LocatedError
 from policydesk.core.policy import Policy, PolicyDoc, load_policy
 from policydesk.db.engine import make_engine, session_scope, sessions
 from policydesk.db.migrate import upgrade
-from policydesk.demo import DEMO_PASSWORD, load_demo
+from policydesk.demo import DEMO_PASSWORD, Demo, load_demo
 from policydesk.errors import DomainError
 from policydesk.settings import Settings
 
@@ -261,17 +261,26 @@ def demo() -> None:
     upgrade(engine)
     factory = sessions(engine)
 
-    def load() -> tuple[str, bool]:
+    def load() -> tuple[str, Demo]:
         with session_scope(factory) as session:
-            admin, created = load_demo(session, policy_path=settings.policy, now=_now())
-            token = agent_service.create_token(session, agent_id=admin.id, name="demo", now=_now())
-            return token, created
+            demo = load_demo(session, policy_path=settings.policy, now=_now())
+            token = agent_service.create_token(
+                session, agent_id=demo.admin.id, name="demo", now=_now()
+            )
+            return token, demo
 
-    token, created = _guard(load)
-    out.print("demo data loaded" if created else "demo data was already there", markup=False)
+    token, loaded = _guard(load)
+    out.print("demo data loaded" if loaded.created else "demo data was already there")
     out.print(f"policy      {settings.policy}", markup=False)
     out.print(f"admin       admin@policydesk.test / {DEMO_PASSWORD}", markup=False)
     out.print(f"admin token {token}", markup=False)
+    if loaded.unanswered is not None and loaded.due is not None:
+        out.print(
+            f"ticket #{loaded.unanswered} is unanswered: its warning goes out at once and its "
+            f"breach at {loaded.due.astimezone(dt.UTC):%Y-%m-%d %H:%M:%S} UTC (run the worker: "
+            "make run does)",
+            markup=False,
+        )
 
 
 @agent_app.command("create")
