@@ -1,0 +1,5 @@
+"""Mail test servers, started on loopback by the tests that ask for them."""
+
+from tests.mail.imap_server import imap_server
+
+__all__ = ["imap_server"]
