@@ -14,6 +14,7 @@ from policydesk.mail import (
     QuarantineCode,
     parse_message,
 )
+from policydesk.mail.headers import is_mailbox
 
 
 def msg(headers: str, body: str = "Hello", *, raw_tail: bytes = b"") -> bytes:
@@ -348,3 +349,38 @@ def test_a_normal_message_is_normal_with_no_reason() -> None:
     result = accepted(msg("From: a@b.example"))
     assert (result.kind, result.kind_reason) == (MessageKind.NORMAL, None)
     assert not result.kind.is_automatic
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "a@" + "a" * 5000 + "!",  # took exponential time in a domain pattern with nested repeats
+        '"x <' + "a" * 200_000,  # took quadratic time in the salvage of broken address lists
+        "a" * 200_000 + "@" + "b" * 200_000,
+    ],
+)
+def test_long_hostile_address_headers_are_read_without_backtracking(value: str) -> None:
+    result = parse(f"From: {value}\r\n\r\nx".encode())
+    assert isinstance(result, Quarantine)
+    assert result.code is QuarantineCode.NO_SENDER
+
+
+@pytest.mark.parametrize(
+    ("address", "usable"),
+    [
+        ("jo@shop.example", True),
+        ("jo@exämple.com", True),
+        ("jo@shop.example.", True),
+        ("jo@[192.0.2.1]", True),
+        ('"jo smith"@shop.example', True),
+        ("jo@-shop.example", False),
+        ("jo@shop..example", False),
+        ("jo smith@shop.example", False),
+        ("jo@", False),
+        ("@shop.example", False),
+    ],
+)
+def test_a_usable_mailbox_has_a_local_part_and_a_well_formed_domain(
+    address: str, usable: bool
+) -> None:
+    assert is_mailbox(address) is usable

@@ -41,8 +41,10 @@ _WORD = r"=\?[^?\s]+\?[qQbB]\?[^?\s]*\?="
 _ENCODED_RUN = re.compile(rf"{_WORD}(?:\s*{_WORD})*")
 _BRACKETED_ID = re.compile(r"<([^<>]*)>")
 _SPACE = re.compile(r"\s+")
-_DOMAIN = re.compile(r"(?:[^\W_](?:[\w-]*[^\W_])?\.?)+|\[[^\[\]\s]+\]")
-_BARE_ADDRESS = re.compile(r"[^\s<>()\[\],;:\"'@]+@[^\s<>()\[\],;:\"'@]+")
+_IP_LITERAL = re.compile(r"\[[^\[\]\s]+\]")
+#: What separates the addresses in text too broken to parse (no backtracking regex: a long
+#: hostile header must cost linear time).
+_SEPARATORS = re.compile(r"[\s<>()\[\],;:\"']+")
 _LOCAL_FORBIDDEN = re.compile(r"[\s<>()\[\],;:\\]")
 
 
@@ -88,7 +90,17 @@ def is_mailbox(addr_spec: str) -> bool:
         return False
     if _LOCAL_FORBIDDEN.search(local) and not (local.startswith('"') and local.endswith('"')):
         return False
-    return _DOMAIN.fullmatch(domain) is not None
+    if _IP_LITERAL.fullmatch(domain):
+        return True
+    labels = domain.removesuffix(".").split(".")
+    return all(label and _is_label(label) for label in labels)
+
+
+def _is_label(label: str) -> bool:
+    # Letters of any script (internationalised domains), digits and inner hyphens.
+    return (
+        label[0].isalnum() and label[-1].isalnum() and all(c.isalnum() or c == "-" for c in label)
+    )
 
 
 def _pairs(text: str) -> list[tuple[str, str]]:
@@ -115,7 +127,7 @@ def parse_addresses(value: str) -> list[tuple[str, str]]:
     found: list[tuple[str, str]] = []
     pairs = _pairs(text)
     if not any(is_mailbox(clean_text(addr).strip().lower()) for _, addr in pairs):
-        pairs = [("", addr) for addr in _BARE_ADDRESS.findall(text)]
+        pairs = [("", token) for token in _SEPARATORS.split(text) if token.count("@") == 1]
     for name, addr in pairs:
         spec = clean_text(addr).strip().lower()
         if not is_mailbox(spec) or spec in seen:
