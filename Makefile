@@ -15,11 +15,12 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 # Serves the API on http://127.0.0.1:8000 with an embedded SQLite database and demo data, the
-# worker in the same process, and a mail catcher on smtp://127.0.0.1:1025 (mail in var/mail).
+# worker in the same process, mail for the desk taken in on smtp://127.0.0.1:2525, and what
+# the desk sends caught on smtp://127.0.0.1:1025 (kept in var/mail).
 run: $(STAMP) cases
 	$(BIN)/policydesk db upgrade
 	$(BIN)/policydesk demo
-	$(BIN)/policydesk serve --worker --dev-mail
+	$(BIN)/policydesk serve --worker --dev-mail --receive-mail
 
 # Every example policy against its case file, and one explained ticket.
 cases: $(STAMP)

@@ -10,6 +10,8 @@ import pytest
 from sqlalchemy.orm import Session
 
 from policydesk.demo import load_demo
+from policydesk.notify.compose import Composer
+from policydesk.settings import Settings
 from policydesk.tickets.models import Ticket
 
 ROOT = Path(__file__).resolve().parent
@@ -21,9 +23,9 @@ ROOT = Path(__file__).resolve().parent
 def test_the_demo_loads_once_under_each_example_policy(session: Session, policy: str) -> None:
     now = dt.datetime.fromisoformat("2026-11-30T15:00:00+00:00")  # Monday, in support hours
     path = ROOT.parent / "policies" / policy
-    demo = load_demo(session, policy_path=path, now=now)
+    demo = load_demo(session, policy_path=path, now=now, composer=Composer(Settings()))
     assert demo.created
-    again = load_demo(session, policy_path=path, now=now)
+    again = load_demo(session, policy_path=path, now=now, composer=Composer(Settings()))
     assert not again.created
     if demo.unanswered is None:
         assert policy == "restaurant.yaml"  # no clocks in that seed

@@ -22,6 +22,7 @@ from policydesk.core.escalation import Claim, Verdict, check_escalation
 from policydesk.core.facts import Attr, Event, TicketFacts
 from policydesk.core.located import Issue, LocatedError, parse_located, validate_located
 from policydesk.core.policy import CLOCK_NAMES, STATUSES, Policy
+from policydesk.core.triage import categorize, missing_fields, read_fields
 
 __all__ = ["CaseFile", "CaseResult", "load_cases", "run_case", "run_cases"]
 
@@ -41,6 +42,8 @@ class TicketIn(_Model):
     body: str = ""
     contract: str | None = None
     attributes: dict[str, Attr] = {}
+    category: str | None = Field(None, description="Omit to let the categories' rules decide.")
+    custom_fields: dict[str, str] = {}
 
 
 EventKind = Literal[
@@ -136,6 +139,11 @@ class Expect(_Model):
     )
     emergency: bool | None = None
     next_page_at: AwareDatetime | None = None
+    category: str | None = None
+    custom_fields: dict[str, str] | None = Field(
+        None, description="What the ticket carries, given or read from its text (DL6)."
+    )
+    missing_fields: list[str] | None = None
     escalation: Literal["allowed", "refused"] | None = None
     escalation_reason_contains: str | None = None
 
@@ -202,6 +210,7 @@ def load_cases(path: str | Path, policy: Policy) -> CaseFile:
             need((*at, "ticket", "priority"), t.priority, prios, "priority")
             need((*at, "ticket", "channel"), t.channel, set(policy.doc.channels), "channel")
             need((*at, "ticket", "contract"), t.contract, set(policy.doc.contracts), "contract")
+            need((*at, "ticket", "category"), t.category, set(policy.doc.categories), "category")
         received = case.ticket.received if case.ticket else None
         if received and case.as_of and case.as_of < received:
             issues.append(doc.issue((*at, "as_of"), "as_of is before the ticket was received"))
@@ -295,6 +304,14 @@ def _run_ticket(policy: Policy, case: Case) -> tuple[dict[str, Any], list[str]]:
         clock = report.clocks.get(name)
         actual[f"{name}_by"] = clock.due if clock else None
     explanation = _explain(report)
+    category = t.category
+    if category is None and (found := categorize(policy, facts)) is not None:
+        category = found[0]
+        explanation.append(f"category {category}: {found[1]}")
+    fields = {**read_fields(policy, category, f"{t.subject}\n{t.body}"), **t.custom_fields}
+    actual["category"] = category
+    actual["custom_fields"] = fields
+    actual["missing_fields"] = missing_fields(policy, category, fields)
     seen = look(policy, facts, events, report, to_us(as_of))
     actual["alerts_due"] = [f"{a.kind} {a.clock}" for a in seen.alerts]
     actual["emergency"] = seen.emergency is not None

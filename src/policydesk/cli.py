@@ -40,6 +40,7 @@ from policydesk.db.engine import make_engine, session_scope, sessions
 from policydesk.db.migrate import upgrade
 from policydesk.demo import DEMO_PASSWORD, Demo, load_demo
 from policydesk.errors import DomainError
+from policydesk.notify.compose import Composer, check_templates
 from policydesk.settings import Settings
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
@@ -83,7 +84,7 @@ PolicyOpt = Annotated[Path, typer.Option("--policy", "-p", help="The policy file
 @policy_app.command("check")
 def policy_check(policy: Annotated[Path, typer.Argument(help="The policy file (YAML).")]) -> None:
     """Validate a policy; print its version and what it defines."""
-    p = _guard(lambda: load_policy(policy))
+    p = _guard(lambda: _checked(load_policy(policy)))
     d = p.doc
     out.print(f"{policy}: ok — {d.name}", markup=False)
     out.print(f"  version   {p.version}")
@@ -91,6 +92,13 @@ def policy_check(policy: Annotated[Path, typer.Argument(help="The policy file (Y
     out.print(f"  priorities {', '.join(x.name for x in d.priorities)}")
     out.print(f"  clocks    {', '.join(d.clocks) or '(none)'}")
     out.print(f"  billing   {'yes' if d.billing else 'no'}")
+
+
+def _checked(policy: Policy) -> Policy:
+    issues = check_templates(policy)
+    if issues:
+        raise LocatedError(issues)
+    return policy
 
 
 @policy_app.command("schema")
@@ -263,7 +271,9 @@ def demo() -> None:
 
     def load() -> tuple[str, Demo]:
         with session_scope(factory) as session:
-            demo = load_demo(session, policy_path=settings.policy, now=_now())
+            demo = load_demo(
+                session, policy_path=settings.policy, now=_now(), composer=Composer(settings)
+            )
             token = agent_service.create_token(
                 session, agent_id=demo.admin.id, name="demo", now=_now()
             )
@@ -348,6 +358,13 @@ def serve(
             "each message in var/mail (local mode only).",
         ),
     ] = False,
+    receive_mail: Annotated[
+        bool,
+        typer.Option(
+            "--receive-mail",
+            help="Take in mail for the desk on POLICYDESK_MAIL_LISTEN_HOST:PORT (SMTP).",
+        ),
+    ] = False,
 ) -> None:
     """Serve the API on POLICYDESK_HOST:POLICYDESK_PORT (default http://127.0.0.1:8000)."""
     settings = _settings()
@@ -361,6 +378,8 @@ def serve(
             stack.enter_context(_mail_sink(settings))
         if worker:
             stack.enter_context(_background_worker(settings))
+        if receive_mail:
+            stack.enter_context(_mail_receiver(settings))
         out.print(f"Policydesk on http://{settings.host}:{settings.port}  (API docs: /api/v1/docs)")
         if settings.workers == 1:
             app_ = create_app(settings)
@@ -410,6 +429,55 @@ def run_worker(
         signal.signal(signum, lambda *_: stop.set())
     out.print(f"worker on {make_engine(settings.database_url).url.render_as_string()}")
     runner.run_forever(stop)
+
+
+@mail_app.command("serve")
+def mail_serve() -> None:
+    """Take in mail for the desk over SMTP on POLICYDESK_MAIL_LISTEN_HOST:PORT (default
+    127.0.0.1:2525), for a relay to forward to; each message is stored before 250 is answered."""
+    settings = _settings()
+    _logging()
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    with _mail_receiver(settings):
+        stop.wait()
+
+
+@mail_app.command("poll")
+def mail_poll() -> None:
+    """Take in what waits in the IMAP mailboxes of POLICYDESK_IMAP_MAILBOXES, once (the worker
+    polls them every POLICYDESK_IMAP_INTERVAL_SECONDS)."""
+    settings = _settings()
+    _logging()
+    from policydesk.mail.imap import ImapPoller
+
+    if not settings.imap_mailboxes:
+        err.print("error: POLICYDESK_IMAP_MAILBOXES names no mailbox", markup=False)
+        raise typer.Exit(2)
+    factory = sessions(make_engine(settings.database_url))
+    stats = _guard(lambda: ImapPoller(settings, factory, clock=_now).poll_all())
+    out.print(f"fetched {stats.fetched}, taken in {stats.taken}, failed {stats.failed}")
+    if stats.failed:
+        raise typer.Exit(1)
+
+
+@contextlib.contextmanager
+def _mail_receiver(settings: Settings) -> Iterator[None]:
+    from policydesk.mail.smtp import IntakeHandler, start_receiver
+
+    factory = sessions(make_engine(settings.database_url))
+    try:
+        receiver = start_receiver(IntakeHandler(settings, factory, clock=_now))
+    except OSError as exc:
+        host, port = settings.mail_listen_host, settings.mail_listen_port
+        err.print(f"error: cannot listen on {host}:{port}: {exc}", markup=False)
+        raise typer.Exit(2) from None
+    out.print(f"taking in mail on smtp://{settings.mail_listen_host}:{settings.mail_listen_port}")
+    try:
+        yield
+    finally:
+        receiver.stop()
 
 
 @mail_app.command("sink")

@@ -24,6 +24,7 @@ from policydesk.core.clocks import evaluate
 from policydesk.core.facts import TicketFacts
 from policydesk.core.policy import Policy
 from policydesk.core.routing import DAYS
+from policydesk.notify.compose import Composer
 from policydesk.policies import service as policy_service
 from policydesk.tickets import service as ticket_service
 from policydesk.tickets.schemas import EventIn, TicketCreate
@@ -43,7 +44,7 @@ class Demo:
     due: dt.datetime | None = None
 
 
-def load_demo(session: Session, *, policy_path: Path, now: dt.datetime) -> Demo:
+def load_demo(session: Session, *, policy_path: Path, now: dt.datetime, composer: Composer) -> Demo:
     """Activate the policy and, once, add demo data."""
     policy_service.activate_policy(
         session, text=policy_path.read_text(encoding="utf-8"), source=str(policy_path), now=now
@@ -124,6 +125,7 @@ def load_demo(session: Session, *, policy_path: Path, now: dt.datetime) -> Demo:
                 data=EventIn(type="reply", body="Reports > Orders > Export; want a walkthrough?"),
                 actor=staff_actor,
                 now=now,
+                composer=composer,
             )
     unanswered, due = _unanswered(
         session, policy, accounts[1], contacts[1], channel, staff_actor, now

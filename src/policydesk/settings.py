@@ -7,13 +7,33 @@ from functools import cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["LOCAL_SECRET", "Settings", "get_settings"]
+__all__ = ["LOCAL_SECRET", "ImapMailbox", "Settings", "get_settings"]
 
 #: The secret ``make run`` uses on a developer's machine; refused outside local mode.
 LOCAL_SECRET = "local-development-secret-do-not-use-in-production"
+
+
+class ImapMailbox(BaseModel):
+    """A mailbox to poll: messages are taken in, then marked seen or moved to ``done_folder``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    host: str
+    port: int = Field(993, ge=1, le=65535)
+    user: str
+    password: SecretStr
+    folder: str = "INBOX"
+    #: Move taken messages here (created if missing); None: mark them seen and leave them.
+    done_folder: str | None = None
+    ssl: bool = True
+    starttls: bool = False
+
+    @property
+    def name(self) -> str:
+        return f"imap:{self.user}@{self.host}/{self.folder}"
 
 
 class Settings(BaseSettings):
@@ -55,6 +75,24 @@ class Settings(BaseSettings):
     sms_gateway_url: str | None = None
     sms_gateway_token: SecretStr | None = None
     http_timeout_seconds: float = Field(10.0, gt=0, le=300)
+
+    # ----- inbound mail -----
+    #: The desk's own addresses: the SMTP receiver takes mail for these (all, when empty), and
+    #: a message from one of them is our own, never a ticket.
+    mail_addresses: list[str] = []
+    mail_listen_host: str = "127.0.0.1"
+    mail_listen_port: int = Field(2525, ge=1, le=65535)
+    #: A larger message is refused at once (SMTP 552), before it is read.
+    mail_max_message_bytes: int = Field(25 * 1024 * 1024, ge=1024, le=1024**3)
+    #: A larger attachment (or all together) is refused with a bounce that says so.
+    mail_max_attachment_bytes: int = Field(10 * 1024 * 1024, ge=1, le=1024**3)
+    #: Subject tags are ``[#1234]``, or ``[PD#1234]`` with the prefix ``PD``.
+    mail_tag_prefix: str = Field("", pattern=r"^[A-Za-z0-9_-]{0,20}$")
+    #: More messages than this from one sender in an hour are quarantined, not taken in.
+    mail_rate_limit_per_hour: int = Field(60, ge=1, le=100_000)
+    #: Mailboxes the worker polls over IMAP; JSON list in the environment.
+    imap_mailboxes: list[ImapMailbox] = []
+    imap_interval_seconds: float = Field(30.0, gt=0, le=86_400)
 
     # ----- the worker -----
     worker_interval_seconds: float = Field(1.0, gt=0, le=3600)

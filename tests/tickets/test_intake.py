@@ -60,4 +60,4 @@ def test_an_unknown_category_lists_the_known_ones(session: Session, staff: Actor
     with pytest.raises(InvalidInput) as info:
         create(session, staff, category="billing")
     assert info.value.field == "category"
-    assert "item_issue, order_issue, other" in info.value.detail
+    assert "order_issue, item_issue, other" in info.value.detail

@@ -13,7 +13,9 @@ from policydesk.access import Actor
 from policydesk.accounts.models import Account, Contact
 from policydesk.agents.models import Agent
 from policydesk.errors import AccountRefused, Forbidden, InvalidInput, NotFound, StaleVersion
+from policydesk.notify.compose import Composer
 from policydesk.policies import service as policy_service
+from policydesk.settings import Settings
 from policydesk.tickets import service as ticket_service
 from policydesk.tickets.models import TicketEvent
 from policydesk.tickets.schemas import EventIn, TicketCreate
@@ -21,6 +23,7 @@ from policydesk.tickets.schemas import EventIn, TicketCreate
 ROOT = Path(__file__).resolve().parents[2]
 # Tuesday 2026-11-24 10:00 in Toronto (RareLogic's support hours, RL10).
 NOW = dt.datetime.fromisoformat("2026-11-24T10:00:00-05:00")
+COMPOSER = Composer(Settings())
 
 
 @pytest.fixture
@@ -89,6 +92,7 @@ def test_a_reply_meets_the_first_response_and_starts_the_follow_up(
         data=EventIn(type="reply", body="Looking"),
         actor=agent_of(world),
         now=later,
+        composer=COMPOSER,
     )
     assert ticket.version == 2
     assert ticket.status == "open"
@@ -108,6 +112,7 @@ def test_a_stale_version_is_refused_and_nothing_is_written(
         data=EventIn(type="note", body="n"),
         actor=agent_of(world),
         now=NOW,
+        composer=COMPOSER,
     )
     with pytest.raises(StaleVersion):
         ticket_service.record_event(
@@ -117,6 +122,7 @@ def test_a_stale_version_is_refused_and_nothing_is_written(
             data=EventIn(type="note", body="m"),
             actor=agent_of(world),
             now=NOW,
+            composer=COMPOSER,
         )
     count = session.scalar(
         select(func.count()).select_from(TicketEvent).where(TicketEvent.ticket_id == tid)
@@ -165,6 +171,7 @@ def test_a_contact_can_only_reply(session: Session, world: dict[str, object]) ->
             data=EventIn(type="status", status="closed"),
             actor=Actor(contact=ann),
             now=NOW,
+            composer=COMPOSER,
         )
 
 

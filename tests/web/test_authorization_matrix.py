@@ -31,6 +31,7 @@ from policydesk.access import Actor
 from policydesk.accounts.models import Account, Contact
 from policydesk.agents import service as agent_service
 from policydesk.db.engine import make_engine, session_scope
+from policydesk.mail.models import Attachment, MailMessage
 from policydesk.policies import service as policy_service
 from policydesk.settings import Settings
 from policydesk.tickets import service as ticket_service
@@ -53,6 +54,7 @@ class Party:
     ticket_id: int
     email: str
     markers: tuple[str, ...]
+    attachment_id: int
 
 
 @dataclass
@@ -66,6 +68,7 @@ class World:
     agent_id: int
     agent_email: str
     policy_version: str
+    mail_id: int
 
     def party_of(self, role: str) -> Party | None:
         return {"contact_a": self.a, "contact_b": self.b}.get(role)
@@ -118,9 +121,26 @@ def world(engine: Engine) -> Iterator[World]:
             sids[key] = agent_service.login(
                 s, email=email, password=PASSWORD, contact=True, now=NOW, days=14
             )
+            file = Attachment(ticket_id=ticket.id, filename=f"{key}.txt", content_type="text/plain",
+                              size=4, sha256="0" * 64, created_at=NOW, content=b"data")  # fmt: skip
+            s.add(file)
+            s.flush()
             parties.append(
-                Party(account.id, contact.id, ticket.id, email, (name, person, email, subject))
+                Party(
+                    account.id,
+                    contact.id,
+                    ticket.id,
+                    email,
+                    (name, person, email, subject),
+                    file.id,
+                )
             )
+        quarantined = MailMessage(
+            message_id="q1@matrix.test", source="smtp", received_at=NOW, kind="unknown",
+            outcome="quarantined", reason="no sender", raw_sha256="0" * 64, raw_size=3,
+            raw=b"x\r\n",
+        )  # fmt: skip
+        s.add(quarantined)
         banned = Account(
             name="Cinder Crooks",
             plan="standard",
@@ -131,7 +151,8 @@ def world(engine: Engine) -> Iterator[World]:
         )
         s.add(banned)
         s.flush()
-        ids = (banned.id, staff["agent"].id, row.version)
+        s.flush()
+        ids = (banned.id, staff["agent"].id, row.version, quarantined.id)
     app = create_app(Settings(), engine=engine, session_factory=factory, clock=lambda: NOW)
     headers = {
         "anonymous": {},
@@ -150,6 +171,7 @@ def world(engine: Engine) -> Iterator[World]:
             agent_id=ids[1],
             agent_email="agent@matrix.test",
             policy_version=ids[2],
+            mail_id=ids[3],
         )
     outer.rollback()
     connection.close()
@@ -261,6 +283,10 @@ MATRIX: dict[tuple[str, str], Call] = {
         body=const({"type": "customer_reply", "body": "Any news?"}),
         if_match=True,
     ),
+    ("GET", "/api/v1/tickets/{ticket_id}/attachments/{attachment_id}"): Call(
+        lambda w: f"/api/v1/tickets/{w.a.ticket_id}/attachments/{w.a.attachment_id}",
+        OWNER_AND_AGENTS,
+    ),
     ("POST", "/api/v1/tickets/{ticket_id}/take"): Call(
         lambda w: f"/api/v1/tickets/{w.a.ticket_id}/take", AGENTS
     ),
@@ -326,6 +352,11 @@ MATRIX: dict[tuple[str, str], Call] = {
     ),
     ("GET", "/api/v1/accounts/{account_id}/billing"): Call(
         lambda w: f"/api/v1/accounts/{w.a.account_id}/billing", OWNER_AND_AGENTS
+    ),
+    # mail: what came in and what became of it, for the staff
+    ("GET", "/api/v1/mail/messages"): Call(fixed("/api/v1/mail/messages"), AGENTS),
+    ("GET", "/api/v1/mail/messages/{message_id}/raw"): Call(
+        lambda w: f"/api/v1/mail/messages/{w.mail_id}/raw", AGENTS
     ),
     # contacts
     ("GET", "/api/v1/contacts"): Call(fixed("/api/v1/contacts"), AGENTS),
@@ -446,7 +477,8 @@ def test_a_role_gets_what_the_matrix_says(world: World, route: tuple[str, str], 
     party = world.party_of(role)
     if party is not None:
         _no_leak(r, world.b if party is world.a else world.a, what)
-        if not route[1].endswith("/billing") and r.content:
+        is_json = r.headers.get("content-type", "").endswith("json")
+        if not route[1].endswith("/billing") and r.content and is_json:
             _contacts_see_no_billing(r.json(), what)
 
 

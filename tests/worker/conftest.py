@@ -74,6 +74,7 @@ class Desk:
                 s, ticket_id=ticket_id, expected_version=ticket.version,
                 data=EventIn.model_validate(data),
                 actor=Actor(agent=s.get(Agent, self.staff[agent])), now=at(when),
+                composer=self.worker.sweeper.composer,
             )  # fmt: skip
 
     def events(self, ticket_id: int, *types: str) -> list[TicketEvent]:

@@ -138,12 +138,12 @@ def counts(engine: Engine) -> tuple[int, int, int]:
         return breaches, rows, delivered
 
 
-def wait_until(what: str, check: object, logs: list[Path]) -> None:
+def wait_until(what: str, check: object, logs: list[Path], every: float = 0.1) -> None:
     deadline = time.monotonic() + DEADLINE_S
     while time.monotonic() < deadline:
         if check():  # type: ignore[operator]
             return
-        time.sleep(0.1)
+        time.sleep(every)
     tail = "\n".join(p.read_text()[-3000:] for p in logs if p.exists())
     pytest.fail(f"timed out waiting for {what}\n{tail}")
 
@@ -211,13 +211,14 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_repeats_no_decision(
     seed(database.engine)
     logs = [tmp_path / "first.log", tmp_path / "second.log"]
     first = start_worker(
-        database, smtp_receiver, http_receiver, logs[0], worker_batch="5", delivery_batch="5"
+        database, smtp_receiver, http_receiver, logs[0], worker_batch="2", delivery_batch="2"
     )
     try:
         wait_until(
-            "the first worker to be half-way through the breaches",
-            lambda: counts(database.engine)[0] >= TICKETS // 3,
+            "the first worker to have begun the breaches",
+            lambda: counts(database.engine)[0] >= 2,
             logs,
+            every=0.005,
         )
         os.killpg(first.pid, signal.SIGKILL)
         first.wait()

@@ -73,7 +73,8 @@ def test_a_ticket_answered_in_time_warns_nobody(make_desk: MakeDesk) -> None:
     desk.clear()
     assert desk.run("2026-11-30T10:29:00-05:00").sweep.tickets == 0
     assert desk.run("2026-11-30T11:00:00-05:00").sweep.tickets == 0
-    assert desk.sent("email") == []
+    # the reply itself went to the customer; no alert to anyone
+    assert desk.sent("email") == [("ann@acme.test", f"Re: [#{tid}] A question")]
     # The follow-up clock (RL12) now runs from the first touch: it warns with a quarter left.
     assert desk.ticket(tid).wake_at == at("2026-12-02T11:30:00-05:00")
 

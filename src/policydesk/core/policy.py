@@ -66,6 +66,10 @@ __all__ = [
 ]
 
 Status = Literal["new", "open", "pending_customer", "mitigated", "resolved", "closed"]
+#: The messages a policy may word itself (``notify/templates`` holds the built-in ones).
+TemplateName = Literal[
+    "acknowledgement", "reply", "refusal", "bounce", "alert", "page", "broadcast"
+]
 STATUSES: tuple[str, ...] = get_args(Status)
 ClockName = Literal["acknowledge", "first_response", "next_response", "resolve"]
 CLOCK_NAMES: tuple[str, ...] = get_args(ClockName)
@@ -238,6 +242,26 @@ class CategoryModel(Cited):
     tier: Literal["L1", "L2", "PT", "Dev"] | None = Field(
         None, description="The tier a new ticket of this kind starts at (RS3)."
     )
+    rules: list[TriageRule] = Field(
+        [],
+        description="A ticket that comes without a category (an e-mail) is of the first "
+        "category one of whose rules matches it.",
+    )
+    fields: dict[str, str] = Field(
+        {},
+        description="Per field, a regular expression that reads it from a message's text: "
+        "its first group, else the whole match (e.g. order_number: 'order\\s*#?\\s*(\\d+)').",
+    )
+
+    @field_validator("fields")
+    @classmethod
+    def _patterns(cls, fields: dict[str, str]) -> dict[str, str]:
+        for name, pattern in fields.items():
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"{name}: not a regular expression: {exc}") from None
+        return fields
 
 
 class PriorityModel(Cited):
@@ -374,6 +398,11 @@ class PolicyDoc(_Model):
     emergency: EmergencyModel | None = None
     routing: RoutingModel | None = None
     intake: IntakeModel = IntakeModel()
+    templates: dict[TemplateName, str] = Field(
+        {},
+        description="Jinja2 text replacing a built-in message: the first line is the subject, "
+        "the rest after a blank line the body.",
+    )
 
 
 # ----- the compiled policy ---------------------------------------------------------------------
@@ -554,6 +583,8 @@ def _workflow_references(ref: _References) -> None:
             check(("emergency", "by_contract", contract), [cal], ref.calendars, "calendar")
     for name, category in doc.categories.items():
         check(("categories", name, "tier"), [category.tier], ladder, "tier")
+        for j, rule in enumerate(category.rules):
+            ref.rule(("categories", name, "rules", j), rule)
     if doc.routing:
         check(("routing", "channels"), doc.routing.channels, ref.channels, "channel")
     check(("intake", "channels"), doc.intake.channels, ref.channels, "channel")

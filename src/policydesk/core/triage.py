@@ -13,10 +13,13 @@ from policydesk.core.policy import Policy
 __all__ = [
     "Triage",
     "attributes_of",
+    "categorize",
     "classify",
     "contract_of",
     "first_matching_rule",
     "matches_attributes",
+    "missing_fields",
+    "read_fields",
 ]
 
 
@@ -107,6 +110,36 @@ def first_matching_rule(
         if reason is not None:
             return j, reason
     return None
+
+
+def categorize(policy: Policy, facts: TicketFacts) -> tuple[str, str] | None:
+    """The first category whose rules match a ticket that came without one, and why."""
+    for name, category in policy.doc.categories.items():
+        found = first_matching_rule(policy, category.rules, facts) if category.rules else None
+        if found is not None:
+            return name, found[1]
+    return None
+
+
+def read_fields(policy: Policy, category: str | None, text: str) -> dict[str, str]:
+    """The category's fields that its patterns read from ``text`` (DL6)."""
+    model = policy.doc.categories.get(category or "")
+    found: dict[str, str] = {}
+    for name, pattern in (model.fields if model else {}).items():
+        match = re.search(pattern, text, re.IGNORECASE)
+        if match is not None:
+            value = match.group(1) if match.groups() else match.group(0)
+            if value and value.strip():
+                found[name] = value.strip()[:200]
+    return found
+
+
+def missing_fields(policy: Policy, category: str | None, fields: Mapping[str, object]) -> list[str]:
+    """The fields the category requires that ``fields`` lacks (DL6)."""
+    model = policy.doc.categories.get(category or "")
+    if model is None:
+        return []
+    return [n for n in model.required_fields if not str(fields.get(n) or "").strip()]
 
 
 def classify(policy: Policy, facts: TicketFacts) -> Triage:

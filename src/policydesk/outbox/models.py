@@ -36,6 +36,8 @@ class OutboxMessage(Base):
     #: Channel details: e-mail headers (Message-ID, In-Reply-To…), the webhook's JSON.
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
+    #: An e-mail's Message-ID (without brackets): a reply to it joins ``ticket_id``.
+    message_id: Mapped[str | None] = mapped_column(String(300), index=True)
     status: Mapped[str] = mapped_column(String(20), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())

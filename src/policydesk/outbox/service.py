@@ -35,6 +35,7 @@ def enqueue(session: Session, messages: Sequence[Outgoing], *, now: dt.datetime)
             "body": m.body,
             "data": m.data,
             "ticket_id": m.ticket_id,
+            "message_id": str(m.data["message_id"]).strip("<>") if "message_id" in m.data else None,
             "status": "pending",
             "attempts": 0,
             "created_at": now,

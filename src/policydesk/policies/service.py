@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from policydesk.core.located import LocatedError
 from policydesk.core.policy import Policy, parse_policy
 from policydesk.errors import InvalidInput, NotFound
+from policydesk.notify.compose import check_templates
 from policydesk.policies.models import PolicyVersion
 
 __all__ = ["activate_policy", "active_version", "compiled", "validate_policy"]
@@ -32,9 +33,13 @@ def validate_policy(*, text: str, source: str) -> Policy:
     if known is not None:  # the version is the hash of the text: parsed once per process
         return known
     try:
-        return parse_policy(text, source)
+        policy = parse_policy(text, source)
+        issues = check_templates(policy)
+        if issues:
+            raise LocatedError(issues)
     except LocatedError as exc:
         raise InvalidInput("\n".join(str(i) for i in exc.issues), field="policy") from None
+    return policy
 
 
 def activate_policy(session: Session, *, text: str, source: str, now: dt.datetime) -> PolicyVersion:

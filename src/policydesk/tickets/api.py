@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request, Response
 
 from policydesk.core.clocks import ClockReport
 from policydesk.core.policy import Status
+from policydesk.mail import service as mail_service
+from policydesk.mail.schemas import AttachmentOut
 from policydesk.tickets import service as ticket_service
 from policydesk.tickets.models import Ticket
 from policydesk.tickets.schemas import (
@@ -22,7 +25,7 @@ from policydesk.tickets.schemas import (
     TicketPage,
     Tier,
 )
-from policydesk.web.context import actor_of, expected_version, unit
+from policydesk.web.context import actor_of, expected_version, runtime, unit
 from policydesk.web.params import IdFilter, PathId, TextFilter
 
 router = APIRouter(prefix="/api/v1/tickets", tags=["tickets"])
@@ -101,12 +104,34 @@ def get_ticket(ticket_id: PathId, request: Request, response: Response) -> Ticke
         ticket = ticket_service.get_ticket(session, ticket_id=ticket_id, actor=actor)
         report = ticket_service.clocks_of(session, ticket, now)
         events = ticket_service.events_of(session, ticket, actor)
+        files = mail_service.attachments_of(session, ticket.id)
         _etag(response, ticket)
         return TicketDetail(
             **TicketOut.model_validate(ticket).model_dump(),
             body=ticket.body,
             clocks=_clocks(report),
             events=[EventOut.model_validate(e) for e in events],
+            attachments=[AttachmentOut.model_validate(f) for f in files],
+            missing_fields=ticket_service.missing_of(session, ticket),
+        )
+
+
+@router.get("/{ticket_id}/attachments/{attachment_id}", response_class=Response)
+def download_attachment(ticket_id: PathId, attachment_id: PathId, request: Request) -> Response:
+    """A file of the ticket, as it came (offered for download, never shown inline)."""
+    with unit(request, read_only=True) as (session, now):
+        actor = actor_of(session, request, now)
+        found = mail_service.attachment(
+            session, actor=actor, ticket_id=ticket_id, attachment_id=attachment_id
+        )
+        return Response(
+            found.content,
+            media_type="application/octet-stream",
+            headers={
+                "Content-Disposition": f"attachment; filename*=UTF-8''{quote(found.filename)}",
+                "X-Content-Type-Options": "nosniff",
+                "X-Original-Content-Type": found.content_type,
+            },
         )
 
 
@@ -120,7 +145,13 @@ def add_event(ticket_id: PathId, data: EventIn, request: Request, response: Resp
     with unit(request) as (session, now):
         actor = actor_of(session, request, now)
         ticket = ticket_service.record_event(
-            session, ticket_id=ticket_id, expected_version=version, data=data, actor=actor, now=now
+            session,
+            ticket_id=ticket_id,
+            expected_version=version,
+            data=data,
+            actor=actor,
+            now=now,
+            composer=runtime(request).composer,
         )
         out = TicketOut.model_validate(ticket)
     response.headers["ETag"] = f'"{out.version}"'

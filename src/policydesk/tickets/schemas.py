@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from policydesk.core.policy import Channel, Status
+from policydesk.mail.schemas import AttachmentOut
 from policydesk.types import Instant, NoNul, RowId
 
 __all__ = [
@@ -137,6 +138,10 @@ class TicketDetail(TicketOut):
     body: str
     clocks: list[ClockOut]
     events: list[EventOut]
+    attachments: list[AttachmentOut]
+    missing_fields: list[str] = Field(
+        description="Fields the ticket's category needs that it lacks (DL6)."
+    )
 
 
 class TicketPage(BaseModel):

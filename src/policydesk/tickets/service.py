@@ -7,7 +7,7 @@ import base64
 import binascii
 import datetime as dt
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +25,7 @@ from policydesk.core.clocks import ClockReport, evaluate
 from policydesk.core.deadlines import Look, look
 from policydesk.core.facts import Event, TicketFacts
 from policydesk.core.policy import Policy
+from policydesk.core.triage import missing_fields
 from policydesk.errors import (
     AccountRefused,
     Conflict,
@@ -33,6 +34,9 @@ from policydesk.errors import (
     NotFound,
     StaleVersion,
 )
+from policydesk.mail import outbound
+from policydesk.notify.compose import Composer
+from policydesk.outbox import service as outbox
 from policydesk.policies import service as policy_service
 from policydesk.policies.models import PolicyVersion
 from policydesk.tickets import ladder
@@ -44,6 +48,7 @@ __all__ = [
     "CORE_EVENTS",
     "Filters",
     "acknowledge",
+    "add_customer_reply",
     "clocks_of",
     "core_events",
     "create_ticket",
@@ -52,6 +57,7 @@ __all__ = [
     "get_ticket",
     "list_tickets",
     "migrate_policy",
+    "missing_of",
     "record_event",
     "refresh",
     "take_ticket",
@@ -75,6 +81,7 @@ CORE_EVENTS = (
     "breach",
     "page",
     "acknowledge",
+    "add_customer_reply",
     "acknowledgement",
     "broadcast",
 )
@@ -89,16 +96,26 @@ _AGENT_ONLY = {
     "assignee",
     "override",
     "acknowledge",
+    "add_customer_reply",
 }
 
 
 def create_ticket(
-    session: Session, *, data: TicketCreate, actor: Actor, now: dt.datetime
+    session: Session,
+    *,
+    data: TicketCreate,
+    actor: Actor,
+    now: dt.datetime,
+    require_fields: bool = True,
+    received_data: Mapping[str, Any] | None = None,
 ) -> Ticket:
     """Open a ticket under the active policy.
 
     Raises ``AccountRefused`` for a banned or refused account (with the reason), ``Forbidden``
     when a contact writes for another account, ``InvalidInput`` naming the field at fault.
+    A form requires the fields its category needs (DL6); ``require_fields=False`` takes the
+    ticket anyway (an e-mail cannot be sent back to be completed: its acknowledgement asks for
+    them). ``received_data`` adds to the ``received`` event's data (an e-mail's Message-ID).
     """
     row = policy_service.active_version(session)
     policy = policy_service.compiled(row)
@@ -120,7 +137,7 @@ def create_ticket(
     if data.channel not in policy.doc.channels:
         options = ", ".join(policy.doc.channels)
         raise InvalidInput(f"channel {data.channel!r} is not one of: {options}", field="channel")
-    _check_category(policy, data)
+    _check_category(policy, data, require_fields)
     if data.priority is not None and data.priority not in policy.priority_names:
         options = ", ".join(p.name for p in policy.doc.priorities)
         raise InvalidInput(f"priority {data.priority!r} is not one of: {options}", field="priority")
@@ -134,7 +151,7 @@ def create_ticket(
         priority=policy.doc.default_priority,
         priority_rank=policy.priority_rank(policy.doc.default_priority),
         status="new",
-        tier="L1",
+        tier=_first_tier(policy, data.category),
         policy_version=row.version,
         custom_fields=dict(data.custom_fields),
         received_at=received,
@@ -151,7 +168,7 @@ def create_ticket(
             agent_id=actor_agent,
             contact_id=requester_id,
             body=data.body,
-            data={"channel": data.channel},
+            data={"channel": data.channel, **(received_data or {})},
         )
     ]
     if data.priority is not None:
@@ -216,6 +233,42 @@ def migrate_policy(
     return ticket
 
 
+def _first_tier(policy: Policy, category: str | None) -> str:
+    """Where a new ticket starts: its category's tier (RS3), else the bottom of the ladder."""
+    model = policy.doc.categories.get(category or "")
+    if model is not None and model.tier is not None:
+        return model.tier
+    ladder = policy.doc.escalation
+    return ladder.tiers[0] if ladder is not None else "L1"
+
+
+def add_customer_reply(
+    session: Session,
+    *,
+    ticket: Ticket,
+    contact: Contact | None,
+    body: str,
+    data: dict[str, Any],
+    now: dt.datetime,
+) -> TicketEvent:
+    """A customer's message joins its ticket (an e-mail reply). It needs no If-Match: it takes
+    the ticket as it is. A resolved ticket the customer writes to again is open again."""
+    event = TicketEvent(
+        ticket_id=ticket.id,
+        at=now,
+        type="customer_reply",
+        contact_id=contact.id if contact else None,
+        body=body,
+        data=data,
+    )
+    events = [event]
+    if ticket.status == "resolved":
+        reopen = {"status": "open", "reason": "the customer wrote again"}
+        events.append(TicketEvent(ticket_id=ticket.id, at=now, type="status", data=reopen))
+    _change(session, ticket, ticket.version, now, events)
+    return event
+
+
 def _check_version(ticket: Ticket, expected: int) -> None:
     if ticket.version != expected:
         raise StaleVersion(f"ticket {ticket.id} is at version {ticket.version}, not {expected}")
@@ -230,7 +283,7 @@ def _flush_update(session: Session, ticket_id: int) -> None:
         raise StaleVersion(f"ticket {ticket_id} was changed by someone else meanwhile") from None
 
 
-def _check_category(policy: Policy, data: TicketCreate) -> None:
+def _check_category(policy: Policy, data: TicketCreate, require_fields: bool) -> None:
     """A category the policy knows, with the fields it requires (DL6)."""
     categories = policy.doc.categories
     if data.category is None or not categories:
@@ -239,7 +292,7 @@ def _check_category(policy: Policy, data: TicketCreate) -> None:
     if category is None:
         options = ", ".join(categories)
         raise InvalidInput(f"category must be one of: {options}", field="category")
-    for name in category.required_fields:
+    for name in category.required_fields if require_fields else ():
         value = data.custom_fields.get(name)
         if value is None or (isinstance(value, str) and not value.strip()):
             cite = f" ({category.cite})" if category.cite else ""
@@ -256,8 +309,10 @@ def record_event(
     data: EventIn,
     actor: Actor,
     now: dt.datetime,
+    composer: Composer,
 ) -> Ticket:
-    """Append one change to a ticket whose version is still ``expected_version``.
+    """Append one change to a ticket whose version is still ``expected_version``. A public
+    reply is mailed to the requester (queued in the outbox, in this transaction).
 
     Raises ``StaleVersion`` when someone changed the ticket since (also when it happens
     concurrently, at flush), ``Forbidden``, ``NotFound`` and ``InvalidInput``.
@@ -293,6 +348,14 @@ def record_event(
     ticket.updated_at = now
     ticket.version = expected_version + 1
     refresh(ticket, policy, facts, [*events, *core_events([event])], now)
+    mail = None
+    if data.type == "reply":
+        key = f"t{ticket.id}:reply:v{ticket.version}"
+        mail = outbound.reply_mail(session, composer=composer, policy=policy, ticket=ticket,
+                                   body=data.body, key=key, agent=actor.agent)  # fmt: skip
+        if mail is not None:
+            event.data = {**payload, "mailed_to": mail.recipient,
+                          "message_id": mail.data["message_id"].strip("<>")}  # fmt: skip
     session.add(event)
     if data.type == "override":
         audit.record(
@@ -304,6 +367,8 @@ def record_event(
             now=now,
         )
     _flush_update(session, ticket_id)
+    if mail is not None:
+        outbox.enqueue(session, [mail], now=now)
     return ticket
 
 
@@ -404,6 +469,12 @@ def events_of(session: Session, ticket: Ticket, actor: Actor) -> Sequence[Ticket
     if not actor.is_agent:
         query = query.where(TicketEvent.type != "note")
     return session.scalars(query.order_by(TicketEvent.at, TicketEvent.id)).all()
+
+
+def missing_of(session: Session, ticket: Ticket) -> list[str]:
+    """The fields the ticket's category needs that it lacks (DL6)."""
+    policy = policy_service.compiled(_version_row(session, ticket.policy_version))
+    return missing_fields(policy, ticket.category, ticket.custom_fields or {})
 
 
 def clocks_of(session: Session, ticket: Ticket, now: dt.datetime) -> ClockReport:

@@ -16,6 +16,8 @@ from policydesk.access import require_agent
 from policydesk.accounts import api as accounts_api
 from policydesk.agents import api as agents_api
 from policydesk.db.engine import make_engine, sessions
+from policydesk.mail import api as mail_api
+from policydesk.notify.compose import Composer
 from policydesk.policies import api as policies_api
 from policydesk.policies import service as policy_service
 from policydesk.settings import Settings
@@ -47,12 +49,15 @@ def create_app(
         docs_url="/api/v1/docs",
         redoc_url=None,
     )
-    app.state.runtime = Runtime(settings, engine, session_factory or sessions(engine), clock)
+    app.state.runtime = Runtime(
+        settings, engine, session_factory or sessions(engine), clock, Composer(settings)
+    )
     problems.install(app)
     app.include_router(tickets_api.router)
     app.include_router(policies_api.router)
     app.include_router(agents_api.router)
     app.include_router(accounts_api.router)
+    app.include_router(mail_api.router)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:

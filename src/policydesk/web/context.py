@@ -16,6 +16,7 @@ from policydesk.access import Actor
 from policydesk.agents import service as agent_service
 from policydesk.db.engine import READ_ONLY, session_scope
 from policydesk.errors import DomainError, Unauthenticated
+from policydesk.notify.compose import Composer
 from policydesk.settings import Settings
 
 __all__ = ["SESSION_COOKIE", "Runtime", "actor_of", "expected_version", "runtime", "unit"]
@@ -30,6 +31,8 @@ class Runtime:
     engine: Engine
     sessions: sessionmaker[Session]
     clock: Callable[[], dt.datetime]
+    #: Renders what the desk sends (agents' replies by e-mail, …).
+    composer: Composer
 
 
 def runtime(request: Request) -> Runtime:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from policydesk import metrics
 from policydesk.db.engine import session_scope
+from policydesk.mail.imap import ImapPoller
 from policydesk.notify.base import Notifier
 from policydesk.settings import Settings
 from policydesk.worker.deliver import Deliverer, DeliveryStats, default_notifiers
@@ -32,10 +33,13 @@ log = logging.getLogger("policydesk.worker")
 class Round:
     sweep: SweepStats = field(default_factory=SweepStats)
     delivery: DeliveryStats = field(default_factory=DeliveryStats)
+    mail_fetched: int = 0
 
     @property
     def busy(self) -> bool:
-        return bool(self.sweep.tickets or self.sweep.errors or self.delivery.taken)
+        return bool(
+            self.sweep.tickets or self.sweep.errors or self.delivery.taken or self.mail_fetched
+        )
 
 
 class Worker:
@@ -52,6 +56,8 @@ class Worker:
         self.clock = clock
         self.sweeper = Sweeper(settings)
         self.deliverer = Deliverer(settings, notifiers or default_notifiers(settings))
+        self.poller = ImapPoller(settings, sessions, clock=clock, composer=self.sweeper.composer)
+        self._polled_at: float | None = None
 
     def sweep(self, into: Round) -> bool:
         """One sweep batch; True when the batch was full (more may be due)."""
@@ -68,6 +74,19 @@ class Worker:
         into.delivery.add(stats)
         metrics.record_delivery(stats)
         return stats.taken >= limit
+
+    def poll_mail(self, into: Round) -> bool:
+        """The IMAP mailboxes, every ``imap_interval_seconds``; never runs twice in a round."""
+        s = self.settings
+        started = time.monotonic()
+        if not s.imap_mailboxes or (
+            self._polled_at is not None and started - self._polled_at < s.imap_interval_seconds
+        ):
+            return False
+        self._polled_at = started
+        stats = self.poller.poll_all()
+        into.mail_fetched += stats.fetched
+        return False
 
     def run_round(self) -> Round:
         """Every job until none has more to do now."""
@@ -91,15 +110,17 @@ class Worker:
                     s, d = done.sweep, done.delivery
                     log.info(
                         "swept %d tickets (%d alerts, %d pages, %d broadcasts, %d "
-                        "acknowledgements, %d errors); delivered %d, retrying %d, dead %d",
+                        "acknowledgements, %d errors); delivered %d, retrying %d, dead %d; "
+                        "%d messages fetched",
                         s.tickets, s.alerts, s.pages, s.broadcasts, s.acknowledgements, s.errors,
-                        d.delivered, d.retried, d.dead,
+                        d.delivered, d.retried, d.dead, done.mail_fetched,
                     )  # fmt: skip
             stop.wait(max(0.0, interval - (time.monotonic() - started)))
 
 
 #: The worker's jobs, in the order a round runs them: the registry, and the only one.
 JOBS: tuple[tuple[str, Callable[[Worker, Round], bool]], ...] = (
+    ("mail", Worker.poll_mail),
     ("sweep", Worker.sweep),
     ("deliver", Worker.deliver),
 )

@@ -30,6 +30,7 @@ from policydesk.core.deadlines import Look, look
 from policydesk.core.errors import PolicyError
 from policydesk.core.intake import promise
 from policydesk.core.policy import Policy
+from policydesk.core.triage import missing_fields
 from policydesk.core.workflow import AGENT_TIERS
 from policydesk.core.zones import load_zone
 from policydesk.notify.base import Outgoing
@@ -293,6 +294,7 @@ class Sweeper:
             via=action.via if action.notify else [],
             agents=agents,
             ticket_id=ticket.id,
+            policy=policy,
         )
         messages.extend(out)
         event = TicketEvent(
@@ -347,6 +349,7 @@ class Sweeper:
             via=model.page.via,
             agents=agents,
             ticket_id=ticket.id,
+            policy=policy,
         )
         messages.extend(out)
         return TicketEvent(
@@ -400,6 +403,7 @@ class Sweeper:
             via=rule.via,
             agents=agents,
             ticket_id=ticket.id,
+            policy=policy,
         )
         messages.extend(out)
         data = {"clause": clause, "notified": [a.id for a in agents], "messages": len(out)}
@@ -423,7 +427,7 @@ class Sweeper:
             zone = _zone_or(contact.time_zone, zone)
         promised = promise(policy, report)
         when = None if promised is None else from_us(promised.due_us)
-        missing = _missing_fields(policy, ticket)
+        missing = missing_fields(policy, ticket.category, ticket.custom_fields or {})
         # A ticket opened by e-mail: the acknowledgement answers that message (threading).
         received = batch.session.scalar(
             select(TicketEvent.data).where(
@@ -443,7 +447,8 @@ class Sweeper:
             },
             address=contact.email,
             ticket_id=ticket.id,
-            in_reply_to=inbound if isinstance(inbound, str) else None,
+            in_reply_to=f"<{inbound}>" if isinstance(inbound, str) else None,
+            policy=policy,
         )
         messages.append(out)
         data: dict[str, Any] = {"to": contact.email, "message_id": out.data["message_id"]}
@@ -486,12 +491,3 @@ def _zone_or(name: str, fallback: dt.tzinfo) -> dt.tzinfo:
         return load_zone(name)
     except PolicyError:
         return fallback
-
-
-def _missing_fields(policy: Policy, ticket: Ticket) -> list[str]:
-    """The fields the ticket's category requires and it lacks (DL6)."""
-    category = policy.doc.categories.get(ticket.category or "")
-    if category is None:
-        return []
-    have = ticket.custom_fields or {}
-    return [name for name in category.required_fields if not str(have.get(name) or "").strip()]

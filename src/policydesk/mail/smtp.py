@@ -1,0 +1,96 @@
+"""The SMTP receiver (``policydesk mail serve``): mail for the desk's addresses, taken in and
+committed before ``250`` is answered. A message that cannot be stored now is answered ``451``
+(the sending server keeps it and tries again); one over the size limit ``552`` before it is
+read. Each message runs in a worker thread, so that the server keeps accepting meanwhile."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import Envelope
+from aiosmtpd.smtp import Session as SmtpSession
+from sqlalchemy.orm import Session, sessionmaker
+
+from policydesk.db.engine import session_scope
+from policydesk.mail.intake import Intake, take_in
+from policydesk.notify.compose import Composer
+from policydesk.settings import Settings
+
+__all__ = ["IntakeHandler", "start_receiver"]
+
+log = logging.getLogger("policydesk.mail")
+
+
+class IntakeHandler:
+    def __init__(
+        self,
+        settings: Settings,
+        sessions: sessionmaker[Session],
+        *,
+        clock: Callable[[], dt.datetime],
+        composer: Composer | None = None,
+    ) -> None:
+        self.settings = settings
+        self.sessions = sessions
+        self.clock = clock
+        self.composer = composer or Composer(settings)
+        self.addresses = {a.strip().lower() for a in settings.mail_addresses}
+
+    async def handle_RCPT(
+        self,
+        server: Any,
+        session: SmtpSession,
+        envelope: Envelope,
+        address: str,
+        rcpt_options: list[str],
+    ) -> str:
+        if self.addresses and address.strip().lower() not in self.addresses:
+            return "550 5.1.1 No such mailbox here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: SmtpSession, envelope: Envelope) -> str:
+        content = envelope.original_content or b""
+        # At final delivery the envelope sender becomes Return-Path (RFC 5321 4.4): "<>" marks
+        # a bounce, which must never be answered.
+        sender = (envelope.mail_from or "").strip().strip("<>")
+        raw = b"Return-Path: <" + sender.encode() + b">\r\n" + content
+        try:
+            done = await asyncio.to_thread(self.take, raw)
+        except Exception:
+            log.exception("a message from %s could not be stored; answered 451", envelope.mail_from)
+            return "451 4.3.0 The message could not be stored now; please try again later"
+        log.info("message <%s> from %s: %s %s", done.message_id, envelope.mail_from,
+                 done.outcome, done.ticket_id or "")  # fmt: skip
+        return f"250 2.0.0 OK: {done.outcome}"
+
+    def take(self, raw: bytes) -> Intake:
+        with session_scope(self.sessions) as session:
+            return take_in(
+                session,
+                raw=raw,
+                source="smtp",
+                now=self.clock(),
+                settings=self.settings,
+                composer=self.composer,
+            )
+
+
+def start_receiver(handler: IntakeHandler) -> Controller:
+    """Listen on ``mail_listen_host:mail_listen_port`` in a thread; ``.stop()`` ends it."""
+    s = handler.settings
+    controller = Controller(
+        handler,
+        hostname=s.mail_listen_host,
+        port=s.mail_listen_port,
+        data_size_limit=s.mail_max_message_bytes,
+        server_hostname=s.mail_domain,
+    )
+    controller.start()
+    logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd logs every command
+    return controller

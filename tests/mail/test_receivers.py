@@ -1,0 +1,192 @@
+"""The SMTP receiver and the IMAP poller, over real protocols on loopback, with their faults:
+the same message twice, the database down (the message stays with its sender or on the
+server), a poller that fails between fetch and commit or between commit and marking."""
+
+from __future__ import annotations
+
+import imaplib
+import smtplib
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from policydesk.db.engine import make_engine, sessions
+from policydesk.mail import imap as imap_module
+from policydesk.mail.imap import ImapPoller
+from policydesk.mail.models import MailMessage
+from policydesk.mail.smtp import IntakeHandler, start_receiver
+from policydesk.settings import ImapMailbox, Settings
+from policydesk.tickets.models import Ticket
+from tests.mail._ports import free_port
+from tests.mail.imap_server import ImapServer
+from tests.mail.test_intake import NOW, mail, make_mailroom
+
+
+def count(factory: sessionmaker[Session], table: type) -> int:
+    with factory() as s:
+        return s.scalar(select(func.count()).select_from(table)) or 0
+
+
+@contextmanager
+def receiver(factory: sessionmaker[Session], **settings: object) -> Iterator[int]:
+    port = free_port()
+    config = Settings(mail_listen_port=port, mail_addresses=["support@desk.test"], **settings)  # type: ignore[arg-type]
+    controller = start_receiver(IntakeHandler(config, factory, clock=lambda: NOW))
+    try:
+        yield port
+    finally:
+        controller.stop()
+
+
+def send(
+    port: int, raw: bytes, *, sender: str = "ann@acme.test", to: str = "support@desk.test"
+) -> None:
+    with smtplib.SMTP("127.0.0.1", port, timeout=30) as smtp:
+        smtp.sendmail(sender, [to], raw)
+
+
+# ----- SMTP ------------------------------------------------------------------------------------
+
+
+def test_smtp_takes_a_message_in_before_it_says_250(factory: sessionmaker[Session]) -> None:
+    make_mailroom(factory, "rarelogic.yaml")
+    with receiver(factory) as port:
+        send(port, mail())
+        assert count(factory, Ticket) == 1
+        send(port, mail())  # a retry of the same message (the client did not see our 250)
+        assert count(factory, Ticket) == 1
+        assert count(factory, MailMessage) == 1
+
+
+def test_smtp_refuses_strangers_addresses_and_oversize_messages(
+    factory: sessionmaker[Session],
+) -> None:
+    make_mailroom(factory, "rarelogic.yaml")
+    with receiver(factory, mail_max_message_bytes=4096) as port:
+        with pytest.raises(smtplib.SMTPRecipientsRefused) as refused:
+            send(port, mail(), to="someone-else@desk.test")
+        assert refused.value.recipients["someone-else@desk.test"][0] == 550
+        # smtplib declares the size, and the server refuses before the data is sent (RFC 1870)
+        with pytest.raises(smtplib.SMTPSenderRefused) as big:
+            send(port, mail(body="x" * 10_000))
+        assert big.value.smtp_code == 552
+    assert count(factory, MailMessage) == 0
+
+
+def test_a_bounce_to_the_null_sender_is_kept_and_never_answered(
+    factory: sessionmaker[Session],
+) -> None:
+    make_mailroom(factory, "rarelogic.yaml")
+    with receiver(factory) as port:
+        send(port, mail(), sender="")
+    with factory() as s:
+        record = s.scalars(select(MailMessage)).one()
+        assert (record.outcome, record.kind) == ("ignored", "bounce")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "sqlite:////nonexistent-folder/policydesk.db",
+        "postgresql+psycopg://postgres@127.0.0.1:1/test",
+    ],
+)
+def test_with_the_database_down_smtp_answers_451_and_keeps_nothing_half_done(url: str) -> None:
+    broken = sessions(
+        make_engine(url, connect_args={"connect_timeout": 2})
+        if "postgresql" in url
+        else make_engine(url)
+    )
+    with receiver(broken) as port, pytest.raises(smtplib.SMTPDataError) as failed:
+        send(port, mail())
+    assert failed.value.smtp_code == 451
+    assert b"try again later" in failed.value.smtp_error
+
+
+# ----- IMAP ------------------------------------------------------------------------------------
+
+
+def mailbox(server: ImapServer, **extra: object) -> ImapMailbox:
+    return ImapMailbox(host=server.host, port=server.port, user=server.user,
+                       password=server.password, ssl=False, **extra)  # type: ignore[arg-type]  # fmt: skip
+
+
+def poller(factory: sessionmaker[Session], box: ImapMailbox) -> ImapPoller:
+    config = Settings(imap_mailboxes=[box], mail_addresses=["support@desk.test"])
+    return ImapPoller(config, factory, clock=lambda: NOW)
+
+
+def unseen(server: ImapServer, folder: str = "INBOX") -> int:
+    with server.client() as conn:
+        conn.select(folder)
+        status, data = conn.search(None, "UNSEEN")
+        assert status == "OK"
+        return len(data[0].split())
+
+
+def test_imap_takes_in_the_unseen_mail_and_marks_it_after_commit(
+    factory: sessionmaker[Session], imap_server: ImapServer
+) -> None:
+    make_mailroom(factory, "rarelogic.yaml")
+    imap_server.append(mail(message_id="i1@acme.test"))
+    imap_server.append(mail(message_id="i2@acme.test", subject="Second"))
+    imap_server.append(mail(message_id="i0@acme.test"), flags=[r"\Seen"])  # read by a person
+    stats = poller(factory, mailbox(imap_server)).poll_all()
+    assert (stats.fetched, stats.taken, stats.failed) == (2, 2, 0)
+    assert count(factory, Ticket) == 2
+    assert unseen(imap_server) == 0
+    assert poller(factory, mailbox(imap_server)).poll_all().fetched == 0
+
+
+def test_imap_moves_taken_mail_to_the_done_folder(
+    factory: sessionmaker[Session], imap_server: ImapServer
+) -> None:
+    make_mailroom(factory, "rarelogic.yaml")
+    imap_server.append(mail())
+    poller(factory, mailbox(imap_server, done_folder="Desk/Done")).poll_all()
+    with imap_server.client() as conn:
+        assert conn.select("INBOX")[1][0] == b"0"
+        assert conn.select("Desk/Done")[1][0] == b"1"
+
+
+def test_a_poller_that_fails_before_commit_leaves_the_message_unseen(
+    factory: sessionmaker[Session], imap_server: ImapServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_mailroom(factory, "rarelogic.yaml")
+    imap_server.append(mail())
+
+    def database_down(*args: object, **kwargs: object) -> object:
+        raise ConnectionError("the database went away")
+
+    monkeypatch.setattr(imap_module, "take_in", database_down)
+    stats = poller(factory, mailbox(imap_server)).poll_all()
+    assert (stats.fetched, stats.taken, stats.failed) == (1, 0, 1)
+    assert unseen(imap_server) == 1
+    monkeypatch.undo()
+    assert poller(factory, mailbox(imap_server)).poll_all().taken == 1
+    assert count(factory, Ticket) == 1
+
+
+def test_a_poller_that_dies_after_commit_reads_the_message_again_and_records_it_once(
+    factory: sessionmaker[Session], imap_server: ImapServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_mailroom(factory, "rarelogic.yaml")
+    imap_server.append(mail())
+
+    def crash(*args: object, **kwargs: object) -> None:
+        raise imaplib.IMAP4.abort("connection lost before the flag was set")
+
+    monkeypatch.setattr(imap_module.BaseMailBox, "flag", crash)
+    assert poller(factory, mailbox(imap_server)).poll_all().failed == 1
+    assert (count(factory, Ticket), unseen(imap_server)) == (1, 1)
+    monkeypatch.undo()
+    assert poller(factory, mailbox(imap_server)).poll_all().taken == 1
+    assert (count(factory, Ticket), count(factory, MailMessage), unseen(imap_server)) == (1, 1, 0)
+
+
+def test_an_unreachable_mailbox_is_reported_not_raised(factory: sessionmaker[Session]) -> None:
+    box = ImapMailbox(host="127.0.0.1", port=free_port(), user="x", password="y", ssl=False)
+    assert poller(factory, box).poll_all().failed == 1
