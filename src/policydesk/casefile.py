@@ -19,7 +19,7 @@ from policydesk.core.calendar import from_us, to_us
 from policydesk.core.clocks import ClockReport, evaluate
 from policydesk.core.deadlines import look
 from policydesk.core.escalation import Claim, Verdict, check_escalation
-from policydesk.core.facts import Attr, Event, TicketFacts
+from policydesk.core.facts import Attr, Event, EventType, TicketFacts
 from policydesk.core.located import Issue, LocatedError, parse_located, validate_located
 from policydesk.core.policy import CLOCK_NAMES, STATUSES, Policy
 from policydesk.core.triage import categorize, missing_fields, read_fields
@@ -46,20 +46,7 @@ class TicketIn(_Model):
     custom_fields: dict[str, str] = {}
 
 
-EventKind = Literal[
-    "reply",
-    "call",
-    "chat",
-    "note",
-    "customer_reply",
-    "status",
-    "priority",
-    "tier",
-    "warning",
-    "breach",
-    "page",
-    "acknowledge",
-]
+EventKind = EventType
 _NEEDS: dict[str, tuple[str, ...]] = {
     "status": ("status",),
     "priority": ("priority",),

@@ -424,9 +424,7 @@ def run_worker(
             f"delivered {d.delivered}, retrying {d.retried}, dead {d.dead}"
         )
         return
-    stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
+    stop = _stop_on_signal()
     out.print(f"worker on {make_engine(settings.database_url).url.render_as_string()}")
     runner.run_forever(stop)
 
@@ -437,9 +435,7 @@ def mail_serve() -> None:
     127.0.0.1:2525), for a relay to forward to; each message is stored before 250 is answered."""
     settings = _settings()
     _logging()
-    stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
+    stop = _stop_on_signal()
     with _mail_receiver(settings):
         stop.wait()
 
@@ -451,12 +447,14 @@ def mail_poll() -> None:
     settings = _settings()
     _logging()
     from policydesk.mail.imap import ImapPoller
+    from policydesk.mail.intake import Intaker
 
     if not settings.imap_mailboxes:
         err.print("error: POLICYDESK_IMAP_MAILBOXES names no mailbox", markup=False)
         raise typer.Exit(2)
     factory = sessions(make_engine(settings.database_url))
-    stats = _guard(lambda: ImapPoller(settings, factory, clock=_now).poll_all())
+    poller = ImapPoller(Intaker(settings, factory, clock=_now))
+    stats = _guard(poller.poll_all)
     out.print(f"fetched {stats.fetched}, taken in {stats.taken}, failed {stats.failed}")
     if stats.failed:
         raise typer.Exit(1)
@@ -464,11 +462,12 @@ def mail_poll() -> None:
 
 @contextlib.contextmanager
 def _mail_receiver(settings: Settings) -> Iterator[None]:
+    from policydesk.mail.intake import Intaker
     from policydesk.mail.smtp import IntakeHandler, start_receiver
 
     factory = sessions(make_engine(settings.database_url))
     try:
-        receiver = start_receiver(IntakeHandler(settings, factory, clock=_now))
+        receiver = start_receiver(IntakeHandler(Intaker(settings, factory, clock=_now)))
     except OSError as exc:
         host, port = settings.mail_listen_host, settings.mail_listen_port
         err.print(f"error: cannot listen on {host}:{port}: {exc}", markup=False)
@@ -485,9 +484,7 @@ def mail_sink() -> None:
     """Catch outgoing mail on POLICYDESK_SMTP_HOST:PORT, keeping each message in var/mail."""
     settings = _settings()
     _logging()
-    stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
+    stop = _stop_on_signal()
     with _mail_sink(settings):
         stop.wait()
 
@@ -530,6 +527,14 @@ def _background_worker(settings: Settings) -> Iterator[None]:
     finally:
         stop.set()
         thread.join(timeout=30)
+
+
+def _stop_on_signal() -> threading.Event:
+    """An event that SIGINT or SIGTERM sets: a long-running command stops cleanly."""
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    return stop
 
 
 def _clock(start_at: str | None) -> Callable[[], dt.datetime]:

@@ -15,7 +15,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from policydesk.db.engine import make_engine, sessions
 from policydesk.mail import imap as imap_module
+from policydesk.mail import intake as intake_module
 from policydesk.mail.imap import ImapPoller
+from policydesk.mail.intake import Intaker
 from policydesk.mail.models import MailMessage
 from policydesk.mail.smtp import IntakeHandler, start_receiver
 from policydesk.settings import ImapMailbox, Settings
@@ -34,7 +36,7 @@ def count(factory: sessionmaker[Session], table: type) -> int:
 def receiver(factory: sessionmaker[Session], **settings: object) -> Iterator[int]:
     port = free_port()
     config = Settings(mail_listen_port=port, mail_addresses=["support@desk.test"], **settings)  # type: ignore[arg-type]
-    controller = start_receiver(IntakeHandler(config, factory, clock=lambda: NOW))
+    controller = start_receiver(IntakeHandler(Intaker(config, factory, clock=lambda: NOW)))
     try:
         yield port
     finally:
@@ -116,7 +118,7 @@ def mailbox(server: ImapServer, **extra: object) -> ImapMailbox:
 
 def poller(factory: sessionmaker[Session], box: ImapMailbox) -> ImapPoller:
     config = Settings(imap_mailboxes=[box], mail_addresses=["support@desk.test"])
-    return ImapPoller(config, factory, clock=lambda: NOW)
+    return ImapPoller(Intaker(config, factory, clock=lambda: NOW))
 
 
 def unseen(server: ImapServer, folder: str = "INBOX") -> int:
@@ -161,7 +163,7 @@ def test_a_poller_that_fails_before_commit_leaves_the_message_unseen(
     def database_down(*args: object, **kwargs: object) -> object:
         raise ConnectionError("the database went away")
 
-    monkeypatch.setattr(imap_module, "take_in", database_down)
+    monkeypatch.setattr(intake_module, "take_in", database_down)
     stats = poller(factory, mailbox(imap_server)).poll_all()
     assert (stats.fetched, stats.taken, stats.failed) == (1, 0, 1)
     assert unseen(imap_server) == 1

@@ -5,9 +5,37 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Literal, NamedTuple, get_args
 
-__all__ = ["Attr", "Event", "Explanation", "LocalTime", "Step", "TicketFacts"]
+__all__ = [
+    "EVENT_TYPES",
+    "Attr",
+    "Event",
+    "EventType",
+    "Explanation",
+    "LocalTime",
+    "Step",
+    "TicketFacts",
+]
+
+#: The entries of a ticket's log the core reads (see :class:`Event`).
+EventType = Literal[
+    "reply",
+    "call",
+    "chat",
+    "note",
+    "customer_reply",
+    "status",
+    "priority",
+    "tier",
+    "warning",
+    "breach",
+    "page",
+    "acknowledge",
+    "acknowledgement",
+    "broadcast",
+]
+EVENT_TYPES: tuple[str, ...] = get_args(EventType)
 
 Attr = bool | int | str
 
@@ -30,10 +58,11 @@ class TicketFacts:
 class Event:
     """One entry of a ticket's timeline.
 
-    ``type`` is one of: reply (an agent's public reply; ``suggestion`` when it suggests a fix,
-    RS4), call, chat, note (internal), customer_reply, status (with ``status``), priority (with
-    ``priority``), tier (with ``tier``), warning and breach (with ``clock`` and ``due``: the
-    alert went out), page (an emergency page went out), acknowledge (an agent took the page).
+    ``type`` is one of :data:`EventType`: reply (an agent's public reply; ``suggestion`` when it
+    suggests a fix, RS4), call, chat, note (internal), customer_reply, status (with
+    ``status``), priority (with ``priority``), tier (with ``tier``), warning and breach (with
+    ``clock`` and ``due``: the alert went out), page (an emergency page went out), acknowledge
+    (an agent took the page), acknowledgement and broadcast (the intake messages went out).
     """
 
     at: dt.datetime

@@ -8,9 +8,7 @@ recorded once. A message whose intake fails (the database is down) stays as it w
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from imap_tools import (
@@ -21,12 +19,9 @@ from imap_tools import (
     MailBoxUnencrypted,
     MailMessageFlags,
 )
-from sqlalchemy.orm import Session, sessionmaker
 
-from policydesk.db.engine import session_scope
-from policydesk.mail.intake import take_in
-from policydesk.notify.compose import Composer
-from policydesk.settings import ImapMailbox, Settings
+from policydesk.mail.intake import Intaker
+from policydesk.settings import ImapMailbox
 
 __all__ = ["ImapPoller", "PollStats"]
 
@@ -41,18 +36,9 @@ class PollStats:
 
 
 class ImapPoller:
-    def __init__(
-        self,
-        settings: Settings,
-        sessions: sessionmaker[Session],
-        *,
-        clock: Callable[[], dt.datetime],
-        composer: Composer | None = None,
-    ) -> None:
-        self.settings = settings
-        self.sessions = sessions
-        self.clock = clock
-        self.composer = composer or Composer(settings)
+    def __init__(self, intaker: Intaker) -> None:
+        self.intaker = intaker
+        self.settings = intaker.settings
 
     def poll_all(self, *, limit: int = 200) -> PollStats:
         """Every configured mailbox once; a mailbox that cannot be reached is logged."""
@@ -82,15 +68,7 @@ class ImapPoller:
                     continue
                 stats.fetched += 1
                 try:
-                    with session_scope(self.sessions) as session:
-                        done = take_in(
-                            session,
-                            raw=raw,
-                            source=box.name,
-                            now=self.clock(),
-                            settings=self.settings,
-                            composer=self.composer,
-                        )
+                    done = self.intaker.take(raw, source=box.name)
                 except Exception:
                     # The database failed: leave this one (and the rest) on the server.
                     log.exception("%s: message %s could not be stored; left unseen", box.name, uid)

@@ -19,17 +19,19 @@ Every message is kept once per Message-ID, with its raw bytes and what became of
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import parseaddr
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from policydesk.access import Actor
 from policydesk.accounts.models import Account, Contact
 from policydesk.core.facts import TicketFacts
 from policydesk.core.policy import Policy
 from policydesk.core.triage import categorize, read_fields
+from policydesk.db.engine import session_scope
 from policydesk.errors import InvalidInput
 from policydesk.mail.loops import own_message_reason
 from policydesk.mail.model import Attachment as ParsedAttachment
@@ -46,7 +48,7 @@ from policydesk.tickets import service as ticket_service
 from policydesk.tickets.models import Ticket, TicketEvent
 from policydesk.tickets.schemas import TicketCreate
 
-__all__ = ["Intake", "take_in"]
+__all__ = ["Intake", "Intaker", "take_in"]
 
 SUBJECT_LIMIT = 500
 BODY_LIMIT = 200_000
@@ -60,6 +62,36 @@ class Intake:
     message_id: str
     ticket_id: int | None = None
     detail: str = ""
+
+
+class Intaker:
+    """Takes messages in, each in a transaction of its own: what the SMTP receiver and the
+    IMAP poller share."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        sessions: sessionmaker[Session],
+        *,
+        clock: Callable[[], dt.datetime],
+        composer: Composer | None = None,
+    ) -> None:
+        self.settings = settings
+        self.sessions = sessions
+        self.clock = clock
+        self.composer = composer or Composer(settings)
+
+    def take(self, raw: bytes, *, source: str) -> Intake:
+        """Take ``raw`` in and commit; raises when the database fails (nothing is kept then)."""
+        with session_scope(self.sessions) as session:
+            return take_in(
+                session,
+                raw=raw,
+                source=source,
+                now=self.clock(),
+                settings=self.settings,
+                composer=self.composer,
+            )
 
 
 def take_in(

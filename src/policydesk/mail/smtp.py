@@ -6,20 +6,14 @@ read. Each message runs in a worker thread, so that the server keeps accepting m
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import logging
-from collections.abc import Callable
 from typing import Any
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import Envelope
 from aiosmtpd.smtp import Session as SmtpSession
-from sqlalchemy.orm import Session, sessionmaker
 
-from policydesk.db.engine import session_scope
-from policydesk.mail.intake import Intake, take_in
-from policydesk.notify.compose import Composer
-from policydesk.settings import Settings
+from policydesk.mail.intake import Intaker
 
 __all__ = ["IntakeHandler", "start_receiver"]
 
@@ -27,19 +21,12 @@ log = logging.getLogger("policydesk.mail")
 
 
 class IntakeHandler:
-    def __init__(
-        self,
-        settings: Settings,
-        sessions: sessionmaker[Session],
-        *,
-        clock: Callable[[], dt.datetime],
-        composer: Composer | None = None,
-    ) -> None:
-        self.settings = settings
-        self.sessions = sessions
-        self.clock = clock
-        self.composer = composer or Composer(settings)
-        self.addresses = {a.strip().lower() for a in settings.mail_addresses}
+    """aiosmtpd's handler: refuses mail for other addresses, takes the rest in."""
+
+    def __init__(self, intaker: Intaker) -> None:
+        self.intaker = intaker
+        self.settings = intaker.settings
+        self.addresses = {a.strip().lower() for a in intaker.settings.mail_addresses}
 
     async def handle_RCPT(
         self,
@@ -61,24 +48,13 @@ class IntakeHandler:
         sender = (envelope.mail_from or "").strip().strip("<>")
         raw = b"Return-Path: <" + sender.encode() + b">\r\n" + content
         try:
-            done = await asyncio.to_thread(self.take, raw)
+            done = await asyncio.to_thread(self.intaker.take, raw, source="smtp")
         except Exception:
             log.exception("a message from %s could not be stored; answered 451", envelope.mail_from)
             return "451 4.3.0 The message could not be stored now; please try again later"
         log.info("message <%s> from %s: %s %s", done.message_id, envelope.mail_from,
                  done.outcome, done.ticket_id or "")  # fmt: skip
         return f"250 2.0.0 OK: {done.outcome}"
-
-    def take(self, raw: bytes) -> Intake:
-        with session_scope(self.sessions) as session:
-            return take_in(
-                session,
-                raw=raw,
-                source="smtp",
-                now=self.clock(),
-                settings=self.settings,
-                composer=self.composer,
-            )
 
 
 def start_receiver(handler: IntakeHandler) -> Controller:

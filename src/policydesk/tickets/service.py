@@ -23,7 +23,7 @@ from policydesk.audit import service as audit
 from policydesk.core.calendar import from_us, to_us
 from policydesk.core.clocks import ClockReport, evaluate
 from policydesk.core.deadlines import Look, look
-from policydesk.core.facts import Event, TicketFacts
+from policydesk.core.facts import EVENT_TYPES, Event, TicketFacts
 from policydesk.core.policy import Policy
 from policydesk.core.triage import missing_fields
 from policydesk.errors import (
@@ -68,23 +68,7 @@ __all__ = [
 NO_DEADLINE = dt.datetime(2999, 12, 31, tzinfo=dt.UTC)
 CLOSED = ("resolved", "closed")
 #: Log entries the core reads: what moves a clock, the tier (RS4), and what the worker sent.
-CORE_EVENTS = (
-    "reply",
-    "call",
-    "chat",
-    "note",
-    "customer_reply",
-    "status",
-    "priority",
-    "tier",
-    "warning",
-    "breach",
-    "page",
-    "acknowledge",
-    "add_customer_reply",
-    "acknowledgement",
-    "broadcast",
-)
+CORE_EVENTS = EVENT_TYPES
 _AGENT_ONLY = {
     "reply",
     "note",

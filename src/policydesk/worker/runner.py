@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from policydesk import metrics
 from policydesk.db.engine import session_scope
 from policydesk.mail.imap import ImapPoller
+from policydesk.mail.intake import Intaker
 from policydesk.notify.base import Notifier
 from policydesk.settings import Settings
 from policydesk.worker.deliver import Deliverer, DeliveryStats, default_notifiers
@@ -56,7 +57,9 @@ class Worker:
         self.clock = clock
         self.sweeper = Sweeper(settings)
         self.deliverer = Deliverer(settings, notifiers or default_notifiers(settings))
-        self.poller = ImapPoller(settings, sessions, clock=clock, composer=self.sweeper.composer)
+        self.poller = ImapPoller(
+            Intaker(settings, sessions, clock=clock, composer=self.sweeper.composer)
+        )
         self._polled_at: float | None = None
 
     def sweep(self, into: Round) -> bool:
