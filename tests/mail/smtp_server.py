@@ -8,6 +8,9 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from email import message_from_bytes
+from email.message import EmailMessage
+from email.policy import default
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -58,6 +61,16 @@ class SmtpServer:
     def messages(self) -> list[Received]:
         with self._collector.arrived:
             return list(self._collector.messages)
+
+    @property
+    def parsed(self) -> list[EmailMessage]:
+        """The messages received so far, parsed (policy ``default``)."""
+        found = []
+        for received in self.messages:
+            msg = message_from_bytes(received.data, policy=default)
+            assert isinstance(msg, EmailMessage)
+            found.append(msg)
+        return found
 
     def wait_for(self, count: int, timeout: float = 10.0) -> list[Received]:
         """The messages once at least ``count`` have arrived; raises TimeoutError otherwise."""

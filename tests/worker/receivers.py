@@ -1,43 +1,19 @@
-"""Real servers on loopback for delivery tests: an SMTP server (aiosmtpd) and an HTTP receiver
-(the standard library's threading server), each keeping what it received."""
+"""An HTTP receiver on loopback for delivery tests (the standard library's threading server),
+standing in for a team webhook and an SMS gateway; it keeps what it received. The SMTP server
+the delivery tests use is the mail tests' (``tests/mail/smtp_server.py``)."""
 
 from __future__ import annotations
 
 import json
-import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from email import message_from_bytes
-from email.message import EmailMessage
-from email.policy import default
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import Envelope, Session
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-@dataclass
-class SmtpReceiver:
-    port: int
-    messages: list[EmailMessage] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    async def handle_DATA(self, server: Any, session: Session, envelope: Envelope) -> str:
-        msg = message_from_bytes(envelope.original_content or b"", policy=default)
-        assert isinstance(msg, EmailMessage)
-        with self.lock:
-            self.messages.append(msg)
-        return "250 OK"
+from tests.mail._ports import free_port
 
 
 @dataclass
@@ -59,15 +35,6 @@ class HttpReceiver:
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"
-
-
-@pytest.fixture
-def smtp_receiver() -> Iterator[SmtpReceiver]:
-    receiver = SmtpReceiver(free_port())
-    controller = Controller(receiver, hostname="127.0.0.1", port=receiver.port)
-    controller.start()
-    yield receiver
-    controller.stop()
 
 
 @pytest.fixture

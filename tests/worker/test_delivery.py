@@ -8,17 +8,19 @@ import pytest
 from policydesk.notify.webhook import verify
 from policydesk.settings import Settings
 from policydesk.worker.runner import Worker
+from tests.mail._ports import free_port
+from tests.mail.smtp_server import SmtpServer, smtp_server
 from tests.worker.conftest import MakeDesk, at
-from tests.worker.receivers import HttpReceiver, SmtpReceiver, http_receiver, smtp_receiver
+from tests.worker.receivers import HttpReceiver, http_receiver
 
-__all__ = ["http_receiver", "smtp_receiver"]
+__all__ = ["http_receiver", "smtp_server"]
 
 SATURDAY_NIGHT = "2026-11-28T23:30:00-06:00"
 
 
-def real_worker(desk: object, smtp: SmtpReceiver, http: HttpReceiver, **extra: object) -> Worker:
+def real_worker(desk: object, smtp_port: int, http: HttpReceiver, **extra: object) -> Worker:
     settings = Settings(
-        smtp_port=smtp.port,
+        smtp_port=smtp_port,
         webhook_urls=[http.url("/hooks/team")],
         webhook_secret="hook-secret",
         sms_gateway_url=http.url("/sms"),
@@ -30,20 +32,20 @@ def real_worker(desk: object, smtp: SmtpReceiver, http: HttpReceiver, **extra: o
 
 
 def test_an_emergency_page_arrives_by_email_webhook_and_sms(
-    make_desk: MakeDesk, smtp_receiver: SmtpReceiver, http_receiver: HttpReceiver
+    make_desk: MakeDesk, smtp_server: SmtpServer, http_receiver: HttpReceiver
 ) -> None:
     desk = make_desk("restaurant.yaml", now=SATURDAY_NIGHT, plan="24x7")
-    desk.worker = real_worker(desk, smtp_receiver, http_receiver)
+    desk.worker = real_worker(desk, smtp_server.port, http_receiver)
     tid = desk.open(SATURDAY_NIGHT, subject="Store is down", channel="phone")
     done = desk.run(SATURDAY_NIGHT)
     assert done.delivery.delivered == done.delivery.taken == 4  # ack, page by e-mail/SMS/hook
     subject = f"[#{tid}] EMERGENCY (page 1): Store is down"
-    (page,) = [m for m in smtp_receiver.messages if m["Subject"] == subject]
+    (page,) = [m for m in smtp_server.parsed if m["Subject"] == subject]
     assert page["To"] == "pat@desk.test"
     assert page["Auto-Submitted"] == "auto-generated"
     assert page["X-Policydesk-Ticket"] == str(tid)
     assert "It pages every 10 minutes until someone acknowledges it." in page.get_content()
-    ack = [m for m in smtp_receiver.messages if m["To"] == "ann@acme.test"]
+    ack = [m for m in smtp_server.parsed if m["To"] == "ann@acme.test"]
     assert ack[0]["Auto-Submitted"] == "auto-replied"
     sms = [r for r in http_receiver.requests if r.path == "/sms"]
     assert [r.json()["to"] for r in sms] == ["+15550000005"]
@@ -64,15 +66,15 @@ def test_an_emergency_page_arrives_by_email_webhook_and_sms(
 
 
 def test_a_warning_and_a_breach_arrive_at_a_real_smtp_server(
-    make_desk: MakeDesk, smtp_receiver: SmtpReceiver, http_receiver: HttpReceiver
+    make_desk: MakeDesk, smtp_server: SmtpServer, http_receiver: HttpReceiver
 ) -> None:
     desk = make_desk("rarelogic.yaml", now="2026-11-27T16:59:00-05:00")
-    desk.worker = real_worker(desk, smtp_receiver, http_receiver)
+    desk.worker = real_worker(desk, smtp_server.port, http_receiver)
     tid = desk.open("2026-11-27T16:59:00-05:00")
     desk.run("2026-11-27T16:59:00-05:00")
     desk.run("2026-11-30T10:29:00-05:00")
     desk.run("2026-11-30T10:59:00-05:00")
-    subjects = [(m["To"], m["Subject"]) for m in smtp_receiver.messages]
+    subjects = [(m["To"], m["Subject"]) for m in smtp_server.parsed]
     assert subjects == [
         ("ann@acme.test", f"[#{tid}] We have received your request: A question"),
         (
@@ -88,7 +90,7 @@ def test_a_warning_and_a_breach_arrive_at_a_real_smtp_server(
             f"[#{tid}] Breached: first response was due Mon 2026-11-30 10:59 EST — A question",
         ),
     ]
-    ids = [m["Message-ID"] for m in smtp_receiver.messages]
+    ids = [m["Message-ID"] for m in smtp_server.parsed]
     assert len(set(ids)) == 4
     rows = {row.recipient + row.subject: row for row in desk.outbox() if row.channel == "email"}
     assert {r.data["message_id"] for r in rows.values()} == set(ids)
@@ -96,10 +98,10 @@ def test_a_warning_and_a_breach_arrive_at_a_real_smtp_server(
 
 
 def test_a_webhook_that_answers_503_is_retried_and_a_400_is_given_up(
-    make_desk: MakeDesk, smtp_receiver: SmtpReceiver, http_receiver: HttpReceiver
+    make_desk: MakeDesk, smtp_server: SmtpServer, http_receiver: HttpReceiver
 ) -> None:
     desk = make_desk("restaurant.yaml", now=SATURDAY_NIGHT, plan="24x7")
-    desk.worker = real_worker(desk, smtp_receiver, http_receiver)
+    desk.worker = real_worker(desk, smtp_server.port, http_receiver)
     http_receiver.statuses = [503, 400]  # the hook first, then the SMS gateway
     desk.open(SATURDAY_NIGHT, subject="Store is down", channel="phone")
     done = desk.run(SATURDAY_NIGHT)
@@ -116,11 +118,8 @@ def test_a_webhook_that_answers_503_is_retried_and_a_400_is_given_up(
 def test_an_smtp_server_that_is_down_leaves_the_message_for_later(
     make_desk: MakeDesk, http_receiver: HttpReceiver
 ) -> None:
-    from tests.worker.receivers import free_port
-
     desk = make_desk("rarelogic.yaml", now="2026-11-27T16:59:00-05:00")
-    closed = SmtpReceiver(free_port())  # nothing listens there
-    desk.worker = real_worker(desk, closed, http_receiver, smtp_timeout_seconds=2)
+    desk.worker = real_worker(desk, free_port(), http_receiver, smtp_timeout_seconds=2)
     desk.open("2026-11-27T16:59:00-05:00")
     done = desk.run("2026-11-27T16:59:00-05:00")
     assert done.delivery.retried == 1

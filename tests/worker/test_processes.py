@@ -28,9 +28,10 @@ from policydesk.outbox.models import OutboxMessage
 from policydesk.policies import service as policy_service
 from policydesk.tickets.models import Ticket, TicketEvent
 from tests.conftest import PG_URL
-from tests.worker.receivers import HttpReceiver, SmtpReceiver, http_receiver, smtp_receiver
+from tests.mail.smtp_server import SmtpServer, smtp_server
+from tests.worker.receivers import HttpReceiver, http_receiver
 
-__all__ = ["http_receiver", "smtp_receiver"]
+__all__ = ["http_receiver", "smtp_server"]
 
 ROOT = Path(__file__).resolve().parents[2]
 POLICYDESK = Path(sys.executable).parent / "policydesk"
@@ -106,7 +107,7 @@ def seed(engine: Engine) -> None:
 
 
 def start_worker(
-    db: Database, smtp: SmtpReceiver, http: HttpReceiver, log: Path, **settings: str
+    db: Database, smtp: SmtpServer, http: HttpReceiver, log: Path, **settings: str
 ) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
@@ -158,7 +159,7 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
         proc.wait()
 
 
-def check_exactly_once(db: Database, smtp: SmtpReceiver, http: HttpReceiver) -> Counter[str]:
+def check_exactly_once(db: Database, smtp: SmtpServer, http: HttpReceiver) -> Counter[str]:
     """Every decision recorded once, every message queued once and delivered; returns how
     often each e-mail's Message-ID arrived."""
     with Session(db.engine) as s:
@@ -176,7 +177,7 @@ def check_exactly_once(db: Database, smtp: SmtpReceiver, http: HttpReceiver) -> 
     # the breach tells both leads by e-mail and the team's webhook; the warning tells nobody
     assert len(rows) == 3 * TICKETS
     assert {r.status for r in rows} == {"delivered"}
-    arrived = Counter(m["Message-ID"] for m in smtp.messages)
+    arrived = Counter(m["Message-ID"] for m in smtp.parsed)
     assert set(arrived) == {r.data["message_id"] for r in rows if r.channel == "email"}
     hooks = Counter(r.headers["Idempotency-Key"] for r in http.requests)
     assert set(hooks) == {r.dedupe_key for r in rows if r.channel == "webhook"}
@@ -184,11 +185,11 @@ def check_exactly_once(db: Database, smtp: SmtpReceiver, http: HttpReceiver) -> 
 
 
 def test_two_workers_share_the_work_and_do_each_thing_once(
-    database: Database, smtp_receiver: SmtpReceiver, http_receiver: HttpReceiver, tmp_path: Path
+    database: Database, smtp_server: SmtpServer, http_receiver: HttpReceiver, tmp_path: Path
 ) -> None:
     seed(database.engine)
     logs = [tmp_path / "a.log", tmp_path / "b.log"]
-    workers = [start_worker(database, smtp_receiver, http_receiver, log) for log in logs]
+    workers = [start_worker(database, smtp_server, http_receiver, log) for log in logs]
     try:
         wait_until(
             "every message delivered",
@@ -198,7 +199,7 @@ def test_two_workers_share_the_work_and_do_each_thing_once(
     finally:
         for w in workers:
             stop(w)
-    arrived = check_exactly_once(database, smtp_receiver, http_receiver)
+    arrived = check_exactly_once(database, smtp_server, http_receiver)
     assert max(arrived.values()) == 1  # nothing arrived twice
     swept = [sum(int(line.split("swept ")[1].split()[0]) for line in log.read_text().splitlines()
                  if "swept " in line) for log in logs]  # fmt: skip
@@ -206,12 +207,12 @@ def test_two_workers_share_the_work_and_do_each_thing_once(
 
 
 def test_a_worker_killed_mid_batch_loses_nothing_and_repeats_no_decision(
-    database: Database, smtp_receiver: SmtpReceiver, http_receiver: HttpReceiver, tmp_path: Path
+    database: Database, smtp_server: SmtpServer, http_receiver: HttpReceiver, tmp_path: Path
 ) -> None:
     seed(database.engine)
     logs = [tmp_path / "first.log", tmp_path / "second.log"]
     first = start_worker(
-        database, smtp_receiver, http_receiver, logs[0], worker_batch="2", delivery_batch="2"
+        database, smtp_server, http_receiver, logs[0], worker_batch="2", delivery_batch="2"
     )
     try:
         wait_until(
@@ -223,7 +224,7 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_repeats_no_decision(
         os.killpg(first.pid, signal.SIGKILL)
         first.wait()
         assert counts(database.engine)[0] < TICKETS, "killed too late to be mid-work"
-        second = start_worker(database, smtp_receiver, http_receiver, logs[1])
+        second = start_worker(database, smtp_server, http_receiver, logs[1])
         try:
             wait_until(
                 "every message delivered",
@@ -234,7 +235,7 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_repeats_no_decision(
             stop(second)
     finally:
         stop(first)
-    arrived = check_exactly_once(database, smtp_receiver, http_receiver)
+    arrived = check_exactly_once(database, smtp_server, http_receiver)
     # Delivery is at least once: only a message the killed worker had sent but not yet marked
     # can arrive again, with the same Message-ID or Idempotency-Key (one at a time per worker).
     again = [key for key, n in arrived.items() if n > 1]
