@@ -212,3 +212,25 @@ def test_a_timeline_before_receipt_is_located(tmp_path: Path) -> None:
         f"{cases}:4:19: this event is before receipt",
         f"{cases}:5:12: as_of is before the ticket was received",
     ]
+
+
+def test_a_policy_template_that_is_not_jinja_is_located(tmp_path: Path) -> None:
+    text = (ROOT / "policies" / "storebuilder.yaml").read_text()
+    text += '\ntemplates:\n  acknowledgement: "[#{{ ticket.id }] Thanks\\n\\nHello {% if %}"\n'
+    path = tmp_path / "p.yaml"
+    path.write_text(text)
+    code, _, err = invoke("policy", "check", str(path))
+    assert code == 2
+    line = text.splitlines().index(next(x for x in text.splitlines() if "acknowledgement:" in x))
+    assert err == f"{path}:{line + 1}:20: not a valid template (its line 1): unexpected '}}'\n"
+
+
+def test_worker_once_acts_at_the_instant_it_is_given(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("POLICYDESK_DATABASE_URL", f"sqlite:///{tmp_path / 'w.db'}")
+    monkeypatch.setenv("POLICYDESK_SMTP_PORT", "9")  # nothing listens: deliveries wait
+    assert invoke("db", "upgrade")[0] == 0
+    code, out, _ = invoke("worker", "--once", "--start-at", "2026-11-27T16:59:00-05:00")
+    assert code == 0
+    assert out.startswith("swept 0 tickets")
