@@ -119,7 +119,7 @@ def wait_port(port: int, proc: object, log: Path) -> None:
     raise RuntimeError(f"nothing listens on {port}: {log.read_text()[-2000:]}")
 
 
-def policydesk_db(pg_url: str, cleanup: Cleanup, tmp: Path) -> dict[str, str]:
+def policydesk_db(pg_url: str, cleanup: Cleanup, workers: int) -> dict[str, str]:
     url = pg_database(pg_url, f"pdmail_{os.getpid()}", cleanup)
     env = {k: v for k, v in os.environ.items() if not k.startswith("POLICYDESK_")}
     env |= {
@@ -127,6 +127,7 @@ def policydesk_db(pg_url: str, cleanup: Cleanup, tmp: Path) -> dict[str, str]:
         "POLICYDESK_POLICY": str(ROOT / "policies" / "rarelogic.yaml"),
         "POLICYDESK_MAIL_RATE_LIMIT_PER_HOUR": "100000",
         "POLICYDESK_MAIL_ADDRESSES": '["support@policydesk.localhost"]',
+        "POLICYDESK_MAIL_WORKERS": str(workers),
     }
     run([str(BIN / "policydesk"), "db", "upgrade"], env=env, timeout=120)
     run([str(BIN / "policydesk"), "demo"], env=env, timeout=120)
@@ -226,6 +227,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--messages", type=int, default=None)
     parser.add_argument("--concurrency", type=int, default=4, help="SMTP clients (default 4)")
     parser.add_argument("--no-peer", action="store_true", help="Policydesk only")
+    parser.add_argument("--workers", type=int, default=2, help="receiver processes (default 2)")
     parser.add_argument(
         "--pg-url", default=os.environ.get("POLICYDESK_TEST_DATABASE_URL", DEFAULT_PG)
     )
@@ -234,13 +236,14 @@ def main(argv: list[str] | None = None) -> int:
     if not 10 <= n <= 100_000 or not 1 <= args.concurrency <= 32:
         parser.error("--messages must be 10..100,000 and --concurrency 1..32")
     loads = [loadavg("start")]
-    console.print(f"mail bench: {n:,} messages, {args.concurrency} SMTP clients, PostgreSQL; "
+    console.print(f"mail bench: {n:,} messages, {args.concurrency} SMTP clients, "
+                  f"{args.workers} receiver processes, PostgreSQL; "
                   f"{os.cpu_count()} cores; load average {loads[0]}", highlight=False)  # fmt: skip
     raws = messages(n + 1)
     rows: list[tuple[str, str, str, str, str]] = []
     with terminate_cleanly(), workspace() as (cleanup, tmp):
         try:
-            env = policydesk_db(args.pg_url, cleanup, tmp)
+            env = policydesk_db(args.pg_url, cleanup, args.workers)
             smtp_rate, latencies = measure_smtp(env, raws, args.concurrency, cleanup, tmp)
             q = statistics.quantiles(latencies, n=20)
             rows.append(("SMTP receiver", "Policydesk", f"{smtp_rate:.0f}", ms(q[9]), ms(q[18])))

@@ -10,6 +10,7 @@ import contextlib
 import datetime as dt
 import json
 import logging
+import multiprocessing
 import signal
 import sys
 import threading
@@ -432,11 +433,31 @@ def run_worker(
 @mail_app.command("serve")
 def mail_serve() -> None:
     """Take in mail for the desk over SMTP on POLICYDESK_MAIL_LISTEN_HOST:PORT (default
-    127.0.0.1:2525), for a relay to forward to; each message is stored before 250 is answered."""
+    127.0.0.1:2525), for a relay to forward to; each message is stored before 250 is answered.
+    POLICYDESK_MAIL_WORKERS processes share the port."""
     settings = _settings()
     _logging()
     stop = _stop_on_signal()
-    with _mail_receiver(settings):
+    shared = settings.mail_workers > 1
+    others = [
+        multiprocessing.get_context("spawn").Process(target=_mail_process, daemon=True)
+        for _ in range(settings.mail_workers - 1)
+    ]
+    with _mail_receiver(settings, shared=shared):
+        for process in others:
+            process.start()
+        stop.wait()
+    for process in others:
+        process.terminate()
+        process.join(timeout=10)
+
+
+def _mail_process() -> None:
+    """One more receiver process (spawned: it reads the same environment)."""
+    settings = Settings()
+    _logging()
+    stop = _stop_on_signal()
+    with _mail_receiver(settings, shared=True, quiet=True):
         stop.wait()
 
 
@@ -461,18 +482,24 @@ def mail_poll() -> None:
 
 
 @contextlib.contextmanager
-def _mail_receiver(settings: Settings) -> Iterator[None]:
+def _mail_receiver(
+    settings: Settings, *, shared: bool = False, quiet: bool = False
+) -> Iterator[None]:
     from policydesk.mail.intake import Intaker
     from policydesk.mail.smtp import IntakeHandler, start_receiver
 
     factory = sessions(make_engine(settings.database_url))
     try:
-        receiver = start_receiver(IntakeHandler(Intaker(settings, factory, clock=_now)))
+        receiver = start_receiver(
+            IntakeHandler(Intaker(settings, factory, clock=_now)), shared=shared
+        )
     except OSError as exc:
         host, port = settings.mail_listen_host, settings.mail_listen_port
         err.print(f"error: cannot listen on {host}:{port}: {exc}", markup=False)
         raise typer.Exit(2) from None
-    out.print(f"taking in mail on smtp://{settings.mail_listen_host}:{settings.mail_listen_port}")
+    if not quiet:
+        host, port, n = settings.mail_listen_host, settings.mail_listen_port, settings.mail_workers
+        out.print(f"taking in mail on smtp://{host}:{port} ({n} process{'es' if n > 1 else ''})")
     try:
         yield
     finally:

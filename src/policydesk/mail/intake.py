@@ -111,7 +111,21 @@ def take_in(
         max_total_bytes=settings.mail_max_message_bytes,
         tag_prefix=settings.mail_tag_prefix,
     )
-    if session.scalar(select(MailMessage.id).where(MailMessage.message_id == result.message_id)):
+    # One round trip: is it here already, and how much has its sender sent in the last hour.
+    sender = result.from_address or ""
+    since = now - dt.timedelta(hours=1)
+    known, recent = session.execute(
+        select(
+            select(MailMessage.id)
+            .where(MailMessage.message_id == result.message_id)
+            .scalar_subquery(),
+            select(func.count())
+            .select_from(MailMessage)
+            .where(MailMessage.from_address == sender, MailMessage.received_at > since)
+            .scalar_subquery(),
+        )
+    ).one()
+    if known is not None:
         return Intake("duplicate", result.message_id, detail="taken in already")
     keep = _Keeper(session, raw, source, now, result)
     if isinstance(result, Quarantine):
@@ -122,7 +136,7 @@ def take_in(
         return keep("ignored", f"our own message: {loop}")
     if result.kind.is_automatic:
         return keep("ignored", f"{result.kind.value.replace('_', ' ')}: {result.kind_reason}")
-    if _over_rate_limit(session, result.from_address, now, settings.mail_rate_limit_per_hour):
+    if recent >= settings.mail_rate_limit_per_hour:
         limit = settings.mail_rate_limit_per_hour
         return keep("quarantined", f"more than {limit} messages from this sender in an hour")
     if result.refused:
@@ -208,18 +222,6 @@ class _Keeper:
     def id(self) -> int:
         assert self.row is not None
         return self.row.id
-
-
-def _over_rate_limit(session: Session, sender: str, now: dt.datetime, limit: int) -> bool:
-    recent = session.scalar(
-        select(func.count())
-        .select_from(MailMessage)
-        .where(
-            MailMessage.from_address == sender,
-            MailMessage.received_at > now - dt.timedelta(hours=1),
-        )
-    )
-    return (recent or 0) >= limit
 
 
 def _contact(session: Session, msg: ParsedMessage, now: dt.datetime) -> Contact:

@@ -57,10 +57,25 @@ class IntakeHandler:
         return f"250 2.0.0 OK: {done.outcome}"
 
 
-def start_receiver(handler: IntakeHandler) -> Controller:
-    """Listen on ``mail_listen_host:mail_listen_port`` in a thread; ``.stop()`` ends it."""
+class _SharedPortController(Controller):
+    """Binds with SO_REUSEPORT, so that several receiver processes share one port and the
+    kernel spreads the connections over them."""
+
+    def _create_server(self) -> Any:
+        return self.loop.create_server(
+            self._factory_invoker,
+            host=self.hostname,
+            port=self.port,
+            ssl=self.ssl_context,
+            reuse_port=True,
+        )
+
+
+def start_receiver(handler: IntakeHandler, *, shared: bool = False) -> Controller:
+    """Listen on ``mail_listen_host:mail_listen_port`` in a thread; ``.stop()`` ends it.
+    ``shared``: other processes listen on the same port (``POLICYDESK_MAIL_WORKERS``)."""
     s = handler.settings
-    controller = Controller(
+    controller = (_SharedPortController if shared else Controller)(
         handler,
         hostname=s.mail_listen_host,
         port=s.mail_listen_port,
