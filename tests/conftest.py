@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -82,3 +83,30 @@ def factory(engine: Engine) -> Iterator[sessionmaker[Session]]:
 def session(factory: sessionmaker[Session]) -> Iterator[Session]:
     with factory() as s:
         yield s
+
+
+@dataclass
+class CommittedDatabase:
+    """A database other processes can use: what the test writes is committed."""
+
+    url: str
+    engine: Engine
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[CommittedDatabase]:
+    """A migrated database of each kind, of this test alone (a file, or a schema dropped
+    after), for tests that start servers or workers as other processes."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'committed.db'}"
+        eng = make_engine(url)
+        upgrade(eng)
+        yield CommittedDatabase(url, eng)
+        eng.dispose()
+        return
+    schema = f"pd_proc_{uuid.uuid4().hex[:10]}"
+    eng = _pg_engine(schema)
+    upgrade(eng)
+    yield CommittedDatabase(f"{PG_URL}?options=-csearch_path%3D{schema}", eng)
+    eng.dispose()
+    _drop_pg_schema(schema)

@@ -4,27 +4,40 @@ server), a poller that fails between fetch and commit or between commit and mark
 
 from __future__ import annotations
 
+import contextlib
 import imaplib
+import os
+import signal
 import smtplib
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from policydesk.db.engine import make_engine, sessions
+from policydesk.db.engine import make_engine, session_scope, sessions
 from policydesk.mail import imap as imap_module
 from policydesk.mail import intake as intake_module
 from policydesk.mail.imap import ImapPoller
 from policydesk.mail.intake import Intaker
 from policydesk.mail.models import MailMessage
 from policydesk.mail.smtp import IntakeHandler, start_receiver
+from policydesk.policies import service as policy_service
 from policydesk.settings import ImapMailbox, Settings
 from policydesk.tickets.models import Ticket
+from tests.conftest import CommittedDatabase
 from tests.mail._ports import free_port
 from tests.mail.imap_server import ImapServer
 from tests.mail.test_intake import NOW, mail, make_mailroom
+
+ROOT = Path(__file__).resolve().parents[2]
+POLICYDESK = Path(sys.executable).parent / "policydesk"
 
 
 def count(factory: sessionmaker[Session], table: type) -> int:
@@ -192,3 +205,33 @@ def test_a_poller_that_dies_after_commit_reads_the_message_again_and_records_it_
 def test_an_unreachable_mailbox_is_reported_not_raised(factory: sessionmaker[Session]) -> None:
     box = ImapMailbox(host="127.0.0.1", port=free_port(), user="x", password="y", ssl=False)
     assert poller(factory, box).poll_all().failed == 1
+
+
+def test_mail_serve_runs_as_processes_sharing_the_port(
+    database: CommittedDatabase, tmp_path: Path
+) -> None:
+    with session_scope(sessions(database.engine)) as s:
+        text = (ROOT / "policies" / "rarelogic.yaml").read_text()
+        policy_service.activate_policy(s, text=text, source="rarelogic", now=NOW)
+    port = free_port()
+    env = {**os.environ, "POLICYDESK_DATABASE_URL": database.url,
+           "POLICYDESK_MAIL_LISTEN_PORT": str(port), "POLICYDESK_MAIL_WORKERS": "2"}  # fmt: skip
+    log = tmp_path / "serve.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen([str(POLICYDESK), "mail", "serve"], env=env, stdout=out,
+                                stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
+                break
+            time.sleep(0.1)
+        for i in range(12):  # a connection each: the kernel spreads them over the processes
+            send(port, mail(message_id=f"p{i}@acme.test", sender=f"Ann <ann{i}@acme.test>"))
+        with Session(database.engine) as s:
+            assert s.scalar(select(func.count()).select_from(Ticket)) == 12
+        assert "taking in mail on smtp://127.0.0.1" in log.read_text()
+        assert "(2 processes)" in log.read_text()
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=20)

@@ -10,24 +10,20 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from collections import Counter
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from policydesk.accounts.models import Account
 from policydesk.agents import service as agent_service
-from policydesk.db.engine import make_engine, session_scope, sessions
-from policydesk.db.migrate import upgrade
+from policydesk.db.engine import session_scope, sessions
 from policydesk.outbox.models import OutboxMessage
 from policydesk.policies import service as policy_service
 from policydesk.tickets.models import Ticket, TicketEvent
-from tests.conftest import PG_URL
+from tests.conftest import CommittedDatabase
 from tests.mail.smtp_server import SmtpServer, smtp_server
 from tests.worker.receivers import HttpReceiver, http_receiver
 
@@ -41,36 +37,6 @@ RECEIVED = dt.datetime.fromisoformat("2026-11-30T09:00:00-05:00")  # Monday
 #: a few seconds later, when both workers are running.
 START_AT = "2026-11-30T10:59:56-05:00"
 DEADLINE_S = 120
-
-
-@dataclass
-class Database:
-    url: str
-    engine: Engine
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    """A committed database of its own (the workers are other processes)."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'workers.db'}"
-        engine = make_engine(url)
-        upgrade(engine)
-        yield Database(url, engine)
-        engine.dispose()
-        return
-    schema = f"pd_proc_{uuid.uuid4().hex[:10]}"
-    admin = make_engine(PG_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = f"{PG_URL}?options=-csearch_path%3D{schema}"
-    engine = make_engine(url)
-    upgrade(engine)
-    yield Database(url, engine)
-    engine.dispose()
-    with admin.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
 
 
 def seed(engine: Engine) -> None:
@@ -107,7 +73,7 @@ def seed(engine: Engine) -> None:
 
 
 def start_worker(
-    db: Database, smtp: SmtpServer, http: HttpReceiver, log: Path, **settings: str
+    db: CommittedDatabase, smtp: SmtpServer, http: HttpReceiver, log: Path, **settings: str
 ) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
@@ -159,7 +125,7 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
         proc.wait()
 
 
-def check_exactly_once(db: Database, smtp: SmtpServer, http: HttpReceiver) -> Counter[str]:
+def check_exactly_once(db: CommittedDatabase, smtp: SmtpServer, http: HttpReceiver) -> Counter[str]:
     """Every decision recorded once, every message queued once and delivered; returns how
     often each e-mail's Message-ID arrived."""
     with Session(db.engine) as s:
@@ -185,7 +151,10 @@ def check_exactly_once(db: Database, smtp: SmtpServer, http: HttpReceiver) -> Co
 
 
 def test_two_workers_share_the_work_and_do_each_thing_once(
-    database: Database, smtp_server: SmtpServer, http_receiver: HttpReceiver, tmp_path: Path
+    database: CommittedDatabase,
+    smtp_server: SmtpServer,
+    http_receiver: HttpReceiver,
+    tmp_path: Path,
 ) -> None:
     seed(database.engine)
     logs = [tmp_path / "a.log", tmp_path / "b.log"]
@@ -207,7 +176,10 @@ def test_two_workers_share_the_work_and_do_each_thing_once(
 
 
 def test_a_worker_killed_mid_batch_loses_nothing_and_repeats_no_decision(
-    database: Database, smtp_server: SmtpServer, http_receiver: HttpReceiver, tmp_path: Path
+    database: CommittedDatabase,
+    smtp_server: SmtpServer,
+    http_receiver: HttpReceiver,
+    tmp_path: Path,
 ) -> None:
     seed(database.engine)
     logs = [tmp_path / "first.log", tmp_path / "second.log"]
