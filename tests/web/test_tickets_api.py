@@ -156,3 +156,33 @@ def test_openapi_is_3_1(desk: Desk) -> None:
     doc = desk.client.get("/api/v1/openapi.json").json()
     assert doc["openapi"].startswith("3.1")
     assert "/api/v1/tickets/{ticket_id}/events" in doc["paths"]
+
+
+def test_metrics_count_tickets_the_outbox_and_met_clocks(desk: Desk) -> None:
+    t = create(desk)
+    desk.at(NOW + dt.timedelta(minutes=20))
+    r = desk.client.post(
+        f"/api/v1/tickets/{t['id']}/events",
+        json={"type": "reply", "body": "Here is how."},
+        headers={**desk.agent, "If-Match": '"1"'},
+    )
+    assert r.status_code == 200
+    r = desk.client.get("/metrics", headers=desk.agent)
+    assert r.status_code == 200
+    assert r.headers["content-type"].startswith("text/plain")
+    text = r.text
+    assert 'policydesk_tickets{priority="normal",status="open"} 1.0' in text
+    assert 'policydesk_deadlines_met_total{clock="first_response",outcome="in_time"}' in text
+    assert "policydesk_worker_lag_seconds" in text
+    assert "policydesk_outbox_messages" in text
+    assert desk.client.get("/metrics").status_code == 401
+
+
+def test_taking_a_ticket_assigns_it_to_the_first_agent_only(desk: Desk) -> None:
+    t = create(desk)
+    first = desk.client.post(f"/api/v1/tickets/{t['id']}/take", headers=desk.agent)
+    assert first.status_code == 200, first.text
+    second = desk.client.post(f"/api/v1/tickets/{t['id']}/take", headers=desk.lead)
+    assert second.status_code == 409
+    assert second.headers["content-type"] == "application/problem+json"
+    assert "was taken by" in second.json()["detail"]
