@@ -13,7 +13,7 @@ from policydesk.core.policy import Policy, parse_policy
 from policydesk.errors import InvalidInput, NotFound
 from policydesk.policies.models import PolicyVersion
 
-__all__ = ["activate_policy", "active_version", "compiled", "validate_policy"]
+__all__ = ["activate_policy", "active_policy", "active_version", "compiled", "validate_policy"]
 
 _COMPILED: dict[str, Policy] = {}
 
@@ -65,6 +65,18 @@ def active_version(session: Session) -> PolicyVersion:
     if row is None:
         raise NotFound("no policy is active; activate one with POST /api/v1/policy")
     return row
+
+
+def active_policy(session: Session) -> Policy:
+    """The compiled active policy. Only the active version's key is read (a version is the
+    hash of its text, so a compiled one never goes stale); the text is read and parsed only
+    the first time this process meets that version. A policy activated by another process is
+    seen on the next call, as the key is read in the caller's transaction each time."""
+    version = session.scalars(select(PolicyVersion.version).where(PolicyVersion.active)).first()
+    if version is None:
+        raise NotFound("no policy is active; activate one with POST /api/v1/policy")
+    found = _COMPILED.get(version)
+    return found if found is not None else compiled(get_version(session, version))
 
 
 def get_version(session: Session, version: str) -> PolicyVersion:
