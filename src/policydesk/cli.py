@@ -328,16 +328,19 @@ def serve() -> None:
     from policydesk.web.app import create_app
 
     out.print(f"Policydesk on http://{settings.host}:{settings.port}  (API docs: /api/v1/docs)")
+    host, port, access_log = settings.host, settings.port, settings.access_log
     if settings.workers == 1:
-        uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+        app_ = create_app(settings)
+        uvicorn.run(app_, host=host, port=port, log_level="info", access_log=access_log)
     else:
         uvicorn.run(
             "policydesk.web.app:app_from_environment",
             factory=True,
             workers=settings.workers,
-            host=settings.host,
-            port=settings.port,
+            host=host,
+            port=port,
             log_level="info",
+            access_log=access_log,
         )
 
 

@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     port: int = 8000
     #: Server processes; more than one needs the app built from settings in each process.
     workers: int = Field(1, ge=1, le=64)
+    #: One log line per request from the server (uvicorn's access log).
+    access_log: bool = True
     session_days: int = 14
 
     @model_validator(mode="after")
