@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,6 +21,10 @@ __all__ = [
     "sessions",
 ]
 
+#: How long a SQLite statement waits for a lock before it fails.
+BUSY_TIMEOUT_MS = 30_000
+#: How long a SQLite writer polls for the write lock before it waits SQLite's way.
+WRITER_POLL_SECONDS = 1.0
 #: Execution option of a transaction that only reads (SQLite then skips the write lock).
 READ_ONLY = "policydesk_read_only"
 #: Seconds a pooled PostgreSQL connection may sit unused before it is checked on checkout.
@@ -58,7 +63,7 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
 
@@ -66,8 +71,34 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
 def _sqlite_begin(connection: Any) -> None:
     if connection.get_execution_options().get(READ_ONLY):
         connection.exec_driver_sql("BEGIN")  # WAL: readers never wait for the writer
-    else:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        return
+    if not _try_begin_immediate(connection.connection.dbapi_connection):
+        connection.exec_driver_sql("BEGIN IMMEDIATE")  # SQLite's own wait, then its error
+
+
+def _try_begin_immediate(dbapi_connection: sqlite3.Connection) -> bool:
+    """Take the write lock, trying again every 0.1 to 1 ms while another writer holds it, for
+    up to a second; False if it is still held then.
+
+    SQLite's own busy wait sleeps 1, 2, 5, 10, 15, 20, 25, … ms between its tries, so with a
+    few writers queueing the lock sits free most of the time while the next one sleeps."""
+    dbapi_connection.execute("PRAGMA busy_timeout=0")
+    try:
+        deadline = time.monotonic() + WRITER_POLL_SECONDS
+        pause = 0.0001
+        while True:
+            try:
+                dbapi_connection.execute("BEGIN IMMEDIATE")
+                return True
+            except sqlite3.OperationalError as exc:
+                if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY:
+                    raise
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(pause)
+            pause = min(pause * 2, 0.001)
+    finally:
+        dbapi_connection.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
 
 
 def _ping_when_idle(engine: Engine, after: float) -> None:
