@@ -325,12 +325,12 @@ def serve() -> None:
     settings = _settings()
     import uvicorn
 
-    from policydesk.web.app import create_app
+    from policydesk.web.app import create_app, for_serving
 
     out.print(f"Policydesk on http://{settings.host}:{settings.port}  (API docs: /api/v1/docs)")
     host, port, access_log = settings.host, settings.port, settings.access_log
     if settings.workers == 1:
-        app_ = create_app(settings)
+        app_ = for_serving(create_app(settings))
         uvicorn.run(app_, host=host, port=port, log_level="info", access_log=access_log)
     else:
         uvicorn.run(

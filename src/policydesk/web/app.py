@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
 from collections.abc import Callable
 
 from fastapi import FastAPI, Request
@@ -20,7 +21,7 @@ from policydesk.tickets import api as tickets_api
 from policydesk.web import problems
 from policydesk.web.context import Runtime, unit
 
-__all__ = ["app_from_environment", "create_app"]
+__all__ = ["app_from_environment", "create_app", "for_serving"]
 
 
 def _utc_now() -> dt.datetime:
@@ -73,4 +74,14 @@ def create_app(
 
 def app_from_environment() -> FastAPI:
     """The app of the ``POLICYDESK_*`` settings: what each server worker process builds."""
-    return create_app(Settings())
+    return for_serving(create_app(Settings()))
+
+
+def for_serving(app: FastAPI) -> FastAPI:
+    """``app``, about to serve for the life of this process: what has been built so far (the
+    modules, the app, its schemas, mappers and statements: some 100,000 objects) is taken out
+    of the garbage collector's sight (``gc.freeze``), so that its full collections walk only
+    what requests leave behind, instead of pausing a request for tens of milliseconds."""
+    gc.collect()
+    gc.freeze()
+    return app
