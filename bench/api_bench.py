@@ -21,7 +21,8 @@ Policydesk
     the replies and status changes that led there) are run through the policy's clocks with
     ``policydesk.core.clocks.evaluate``, and ticket ``i`` is template ``i % 2000`` moved back
     by ``(i * 7919) % 3600`` seconds, due times and queue keys included. Then
-    ``policydesk serve`` (one uvicorn process, as shipped) is started.
+    ``policydesk serve`` is started with two server processes (``POLICYDESK_WORKERS=2``, as
+    the peer's two gunicorn workers) and no access log (gunicorn's default).
 django-helpdesk 2.6.1
     From PyPI into its own virtualenv ``bench/.peers/django-helpdesk-2.6.1/`` (made once,
     reused), with gunicorn and psycopg; a minimal Django project written under
@@ -391,6 +392,8 @@ def policydesk_env(url: str, port: int) -> dict[str, str]:
         POLICYDESK_MODE="local",
         # Two server processes, like the peer's two gunicorn workers.
         POLICYDESK_WORKERS=str(SERVER_WORKERS),
+        # No line per request, like gunicorn's default (no access log) for the peer.
+        POLICYDESK_ACCESS_LOG="false",
     )
     return env
 

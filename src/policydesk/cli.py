@@ -371,7 +371,7 @@ def serve(
     settings = _settings()
     import uvicorn
 
-    from policydesk.web.app import create_app
+    from policydesk.web.app import create_app, for_serving
 
     _logging()
     with contextlib.ExitStack() as stack:
@@ -382,17 +382,19 @@ def serve(
         if receive_mail:
             stack.enter_context(_mail_receiver(settings))
         out.print(f"Policydesk on http://{settings.host}:{settings.port}  (API docs: /api/v1/docs)")
+        host, port, access_log = settings.host, settings.port, settings.access_log
         if settings.workers == 1:
-            app_ = create_app(settings)
-            uvicorn.run(app_, host=settings.host, port=settings.port, log_level="info")
+            app_ = for_serving(create_app(settings))
+            uvicorn.run(app_, host=host, port=port, log_level="info", access_log=access_log)
         else:
             uvicorn.run(
                 "policydesk.web.app:app_from_environment",
                 factory=True,
                 workers=settings.workers,
-                host=settings.host,
-                port=settings.port,
+                host=host,
+                port=port,
                 log_level="info",
+                access_log=access_log,
             )
 
 

@@ -52,6 +52,8 @@ class Settings(BaseSettings):
     port: int = 8000
     #: Server processes; more than one needs the app built from settings in each process.
     workers: int = Field(1, ge=1, le=64)
+    #: One log line per request from the server (uvicorn's access log).
+    access_log: bool = True
     session_days: int = 14
     #: Where agents open a ticket: links in notifications point here.
     public_url: str = "http://127.0.0.1:8000"

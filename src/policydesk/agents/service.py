@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -14,6 +14,7 @@ from policydesk.accounts.models import Contact
 from policydesk.agents.models import ROLES, TIERS, Agent, ApiToken, LoginSession
 from policydesk.agents.security import digest, hash_password, new_secret, verify_password
 from policydesk.errors import InvalidInput, NotFound, Unauthenticated
+from policydesk.policies import service as policy_service
 
 __all__ = [
     "authenticate_session",
@@ -82,13 +83,24 @@ def create_token(session: Session, *, agent_id: int, name: str, now: dt.datetime
     return token
 
 
+#: A token's agent, and the active policy version along (see ``authenticate_token``).
+_TOKEN = (
+    select(
+        ApiToken.revoked_at,
+        Agent,
+        policy_service.ACTIVE_VERSION.scalar_subquery().label("policy_version"),
+    )
+    .join(Agent, Agent.id == ApiToken.agent_id)
+    .where(ApiToken.token_hash == bindparam("token_hash"))
+)
+
+
 def authenticate_token(session: Session, token: str) -> Actor:
-    # One round trip: every API request pays for this.
-    found = session.execute(
-        select(ApiToken.revoked_at, Agent)
-        .join(Agent, Agent.id == ApiToken.agent_id)
-        .where(ApiToken.token_hash == digest(token))
-    ).first()
+    # One round trip: every API request pays for this. It reads the active policy version
+    # too, which saves ticket intake a query of its own.
+    found = session.execute(_TOKEN, {"token_hash": digest(token)}).first()
+    if found is not None:
+        policy_service.note_active_version(session, found.policy_version)
     if found is None or found.revoked_at is not None:
         raise Unauthenticated("this API token is not valid")
     if not found.Agent.active:

@@ -2,24 +2,48 @@
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
-__all__ = ["READ_ONLY", "make_engine", "session_scope", "sessions"]
+__all__ = [
+    "PING_IDLE_AFTER",
+    "READ_ONLY",
+    "begin_read_only",
+    "make_engine",
+    "session_scope",
+    "sessions",
+]
 
+#: How long a SQLite statement waits for a lock before it fails.
+BUSY_TIMEOUT_MS = 30_000
+#: How long a SQLite writer polls for the write lock before it waits SQLite's way.
+WRITER_POLL_SECONDS = 1.0
 #: Execution option of a transaction that only reads (SQLite then skips the write lock).
 READ_ONLY = "policydesk_read_only"
+#: Seconds a pooled PostgreSQL connection may sit unused before it is checked on checkout.
+PING_IDLE_AFTER = 10.0
+#: Seconds after which a PostgreSQL connection is replaced rather than reused.
+RECYCLE_AFTER = 1800
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
+def make_engine(url: str, *, ping_idle_after: float = PING_IDLE_AFTER, **kwargs: Any) -> Engine:
     """An engine for ``url``; SQLite gets WAL, foreign keys and serialised writers.
 
     SQLite ignores ``SELECT … FOR UPDATE``: every transaction there starts with
     ``BEGIN IMMEDIATE`` so that two writers queue up instead of failing half-way.
+
+    A PostgreSQL connection that has been idle in the pool for ``ping_idle_after`` seconds
+    is pinged before use and silently replaced if the server has dropped it (a restart, an
+    idle timeout on the way). One in steady use is not: a ping per request would be one more
+    round trip on every request. A connection found dead in use invalidates the pool, and
+    the request fails cleanly (503, see ``policydesk.web.problems``) before it could commit.
     """
     if url.startswith("sqlite"):
         engine = create_engine(
@@ -28,7 +52,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    engine = create_engine(url, pool_recycle=RECYCLE_AFTER, **kwargs)
+    _ping_when_idle(engine, ping_idle_after)
+    return engine
 
 
 def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -37,7 +63,7 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
 
@@ -45,12 +71,73 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
 def _sqlite_begin(connection: Any) -> None:
     if connection.get_execution_options().get(READ_ONLY):
         connection.exec_driver_sql("BEGIN")  # WAL: readers never wait for the writer
-    else:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        return
+    if not _try_begin_immediate(connection.connection.dbapi_connection):
+        connection.exec_driver_sql("BEGIN IMMEDIATE")  # SQLite's own wait, then its error
+
+
+def _try_begin_immediate(dbapi_connection: sqlite3.Connection) -> bool:
+    """Take the write lock, trying again every 0.1 to 1 ms while another writer holds it, for
+    up to a second; False if it is still held then.
+
+    SQLite's own busy wait sleeps 1, 2, 5, 10, 15, 20, 25, … ms between its tries, so with a
+    few writers queueing the lock sits free most of the time while the next one sleeps."""
+    dbapi_connection.execute("PRAGMA busy_timeout=0")
+    try:
+        deadline = time.monotonic() + WRITER_POLL_SECONDS
+        pause = 0.0001
+        while True:
+            try:
+                dbapi_connection.execute("BEGIN IMMEDIATE")
+                return True
+            except sqlite3.OperationalError as exc:
+                if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY:
+                    raise
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(pause)
+            pause = min(pause * 2, 0.001)
+    finally:
+        dbapi_connection.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+
+
+def _ping_when_idle(engine: Engine, after: float) -> None:
+    dialect = engine.dialect
+
+    @event.listens_for(engine, "checkin")
+    def _idle_since(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.pop("idle_since", None)
+        if since is None or time.monotonic() - since < after:
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except dialect.loaded_dbapi.Error as exc:
+            # The pool discards this connection and checks out a new one.
+            raise DisconnectionError(f"connection dropped while idle: {exc}") from exc
 
 
 def sessions(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def begin_read_only(session: Session) -> None:
+    """Start ``session``'s transaction as one that only reads.
+
+    SQLite then takes a plain ``BEGIN``: in WAL mode it reads alongside a writer instead of
+    queueing behind it. PostgreSQL runs each statement on its own (autocommit), which spares
+    the ``BEGIN`` and ``COMMIT`` round trips and changes nothing a reader sees: at READ
+    COMMITTED every statement takes its own snapshot anyway. A session already bound to a
+    connection in a transaction (tests) keeps that transaction.
+    """
+    options: dict[str, Any] = {READ_ONLY: True}
+    bind = session.get_bind()
+    if isinstance(bind, Engine) and bind.dialect.name == "postgresql":
+        options["isolation_level"] = "AUTOCOMMIT"
+    session.connection(execution_options=options)
 
 
 @contextmanager

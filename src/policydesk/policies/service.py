@@ -14,7 +14,15 @@ from policydesk.errors import InvalidInput, NotFound
 from policydesk.notify.compose import check_templates
 from policydesk.policies.models import PolicyVersion
 
-__all__ = ["activate_policy", "active_version", "compiled", "validate_policy"]
+__all__ = [
+    "ACTIVE_VERSION",
+    "activate_policy",
+    "active_policy",
+    "active_version",
+    "compiled",
+    "note_active_version",
+    "validate_policy",
+]
 
 _COMPILED: dict[str, Policy] = {}
 
@@ -56,6 +64,7 @@ def activate_policy(session: Session, *, text: str, source: str, now: dt.datetim
         )
         session.add(row)
     _COMPILED.setdefault(policy.version, policy)
+    note_active_version(session, policy.version)
     session.execute(
         update(PolicyVersion).where(PolicyVersion.version != policy.version).values(active=False)
     )
@@ -70,6 +79,30 @@ def active_version(session: Session) -> PolicyVersion:
     if row is None:
         raise NotFound("no policy is active; activate one with POST /api/v1/policy")
     return row
+
+
+#: The active version's key; other queries embed it as a scalar subquery.
+ACTIVE_VERSION = select(PolicyVersion.version).where(PolicyVersion.active).limit(1)
+_SEEN = "policydesk.active_version"
+
+
+def note_active_version(session: Session, version: str | None) -> None:
+    """Record the active version a query of this transaction has just read along with its
+    own rows (the API token check does), so that ``active_policy`` need not read it again."""
+    session.info[_SEEN] = version
+
+
+def active_policy(session: Session) -> Policy:
+    """The compiled active policy. Only the active version's key is read (a version is the
+    hash of its text, so a compiled one never goes stale), or taken from what the session
+    has already read (``note_active_version``); the text is read and parsed only the first
+    time this process meets that version. A policy activated by another process is seen by
+    the next request, as each reads the key in its own transaction."""
+    version = session.info[_SEEN] if _SEEN in session.info else session.scalar(ACTIVE_VERSION)
+    if version is None:
+        raise NotFound("no policy is active; activate one with POST /api/v1/policy")
+    found = _COMPILED.get(version)
+    return found if found is not None else compiled(get_version(session, version))
 
 
 def get_version(session: Session, version: str) -> PolicyVersion:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
+import logging
 from collections.abc import Callable
 
 from fastapi import FastAPI, Request
@@ -15,7 +17,7 @@ from policydesk import metrics
 from policydesk.access import require_agent
 from policydesk.accounts import api as accounts_api
 from policydesk.agents import api as agents_api
-from policydesk.db.engine import make_engine, sessions
+from policydesk.db.engine import begin_read_only, make_engine, session_scope, sessions
 from policydesk.mail import api as mail_api
 from policydesk.notify.compose import Composer
 from policydesk.policies import api as policies_api
@@ -25,7 +27,9 @@ from policydesk.tickets import api as tickets_api
 from policydesk.web import problems
 from policydesk.web.context import Runtime, actor_of, runtime, unit
 
-__all__ = ["app_from_environment", "create_app"]
+__all__ = ["app_from_environment", "create_app", "for_serving"]
+
+log = logging.getLogger("policydesk.web")
 
 
 def _utc_now() -> dt.datetime:
@@ -91,4 +95,25 @@ def create_app(
 
 def app_from_environment() -> FastAPI:
     """The app of the ``POLICYDESK_*`` settings: what each server worker process builds."""
-    return create_app(Settings())
+    return for_serving(create_app(Settings()))
+
+
+def for_serving(app: FastAPI) -> FastAPI:
+    """``app``, about to serve for the life of this process.
+
+    The active policy is compiled now (a few hundred milliseconds) rather than by the first
+    ticket, if the database answers. Then what has been built (the modules, the app, its
+    schemas, mappers and statements, the policy: some 100,000 objects) is taken out of the
+    garbage collector's sight (``gc.freeze``), so that its full collections walk only what
+    requests leave behind, instead of pausing a request for tens of milliseconds."""
+    rt = getattr(app.state, "runtime", None)
+    if isinstance(rt, Runtime):
+        try:
+            with session_scope(rt.sessions) as session:
+                begin_read_only(session)
+                policy_service.active_policy(session)
+        except Exception as exc:  # no database or no policy yet: requests will say so
+            log.warning("the active policy is not compiled ahead: %s", exc)
+    gc.collect()
+    gc.freeze()
+    return app

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from policydesk.access import Actor
 from policydesk.agents import service as agent_service
-from policydesk.db.engine import READ_ONLY, session_scope
+from policydesk.db.engine import begin_read_only, session_scope
 from policydesk.errors import DomainError, Unauthenticated
 from policydesk.notify.compose import Composer
 from policydesk.settings import Settings
@@ -46,12 +46,13 @@ def unit(request: Request, *, read_only: bool = False) -> Iterator[tuple[Session
     """One transaction for the request (committed when the block ends), and its instant.
 
     ``read_only`` routes must not write: on SQLite they then start a plain ``BEGIN`` and read
-    alongside a writer instead of queueing behind it.
+    alongside a writer instead of queueing behind it; on PostgreSQL they read without a
+    transaction block (see ``begin_read_only``).
     """
     rt = runtime(request)
     with session_scope(rt.sessions) as session:
         if read_only:
-            session.connection(execution_options={READ_ONLY: True})
+            begin_read_only(session)
         yield session, rt.clock()
 
 

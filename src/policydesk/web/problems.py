@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, DBAPIError
 from starlette.exceptions import HTTPException
 
 from policydesk.errors import DomainError
@@ -53,6 +53,18 @@ def install(app: FastAPI) -> None:
         )
         detail = "a value in the request is out of range or contains a NUL character"
         return problem(422, "Invalid input", detail)
+
+    @app.exception_handler(DBAPIError)
+    async def _database(request: Request, exc: DBAPIError) -> JSONResponse:
+        if not exc.connection_invalidated:
+            return await _bug(request, exc)
+        # The server dropped the connection mid-request (a restart, a failover); the pool
+        # has been refreshed and the next request gets a new connection.
+        log.warning("database connection lost on %s %s: %s", request.method, request.url.path, exc)
+        detail = "the connection to the database was lost; the change may not have been made"
+        response = problem(503, "Service unavailable", detail)
+        response.headers["Retry-After"] = "1"
+        return response
 
     @app.exception_handler(Exception)
     async def _bug(request: Request, exc: Exception) -> JSONResponse:
