@@ -161,18 +161,18 @@ def take_in(
                 now=now,
             )
             done = keep("reply", "", ticket.id, event.id)
-            _attachments(session, result.attachments, ticket.id, event, keep.id, now)
+            _attachments(session, result.attachments, ticket.id, event.id, keep.id, now)
             return done
         ticket = _open(session, result, contact, account, now)
     except InvalidInput as exc:  # the policy cannot take it (no e-mail channel, …)
         return keep("quarantined", f"the policy did not take it: {exc.detail}")
-    event = session.scalars(
-        select(TicketEvent).where(
+    event_id = session.scalar(
+        select(TicketEvent.id).where(
             TicketEvent.ticket_id == ticket.id, TicketEvent.type == "received"
         )
-    ).one()
-    done = keep("ticket", "", ticket.id, event.id)
-    _attachments(session, result.attachments, ticket.id, event, keep.id, now)
+    )
+    done = keep("ticket", "", ticket.id, event_id)
+    _attachments(session, result.attachments, ticket.id, event_id, keep.id, now)
     return done
 
 
@@ -274,7 +274,7 @@ def _open(
     account: Account | None,
     now: dt.datetime,
 ) -> Ticket:
-    policy = policy_service.compiled(policy_service.active_version(session))
+    policy = policy_service.active_policy(session)
     subject = (msg.subject.strip() or "(no subject)")[:SUBJECT_LIMIT]
     body = msg.text[:BODY_LIMIT]
     category, fields = _category(policy, subject, body, account, now)
@@ -319,17 +319,16 @@ def _attachments(
     session: Session,
     files: tuple[ParsedAttachment, ...],
     ticket_id: int,
-    event: TicketEvent,
+    event_id: int | None,
     mail_id: int,
     now: dt.datetime,
 ) -> None:
     if not files:
         return
-    session.flush()  # the event's id
     session.add_all(
         Attachment(
             ticket_id=ticket_id,
-            event_id=event.id,
+            event_id=event_id,
             mail_message_id=mail_id,
             filename=f.filename[:255],
             content_type=f.content_type[:200],
@@ -357,7 +356,7 @@ def _answer(
     return path (``<>``) asks for none."""
     if msg.return_path == "":
         return
-    policy = policy_service.compiled(policy_service.active_version(session))
+    policy = policy_service.active_policy(session)
     subject = reply_subject(msg.subject, ticket_id) if ticket_id else msg.subject
     out = composer.to_customer(
         key=f"mail:{msg.message_id}:{template}",

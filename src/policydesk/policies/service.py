@@ -101,6 +101,7 @@ def active_policy(session: Session) -> Policy:
     version = session.info[_SEEN] if _SEEN in session.info else session.scalar(ACTIVE_VERSION)
     if version is None:
         raise NotFound("no policy is active; activate one with POST /api/v1/policy")
+    note_active_version(session, version)  # the rest of this transaction asks no more
     found = _COMPILED.get(version)
     return found if found is not None else compiled(get_version(session, version))
 
