@@ -95,7 +95,7 @@ from policydesk.core.facts import Event, TicketFacts
 from policydesk.core.policy import Policy, load_policy
 from policydesk.db.engine import make_engine
 from policydesk.db.models import Account, Agent, Contact, PolicyVersion, Ticket, TicketEvent
-from policydesk.tickets.service import NO_DEADLINE
+from policydesk.tickets.clocks import NO_DEADLINE
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent

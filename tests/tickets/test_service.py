@@ -16,6 +16,7 @@ from policydesk.errors import AccountRefused, Forbidden, InvalidInput, NotFound,
 from policydesk.notify.compose import Composer
 from policydesk.policies import service as policy_service
 from policydesk.settings import Settings
+from policydesk.tickets import queue as ticket_queue
 from policydesk.tickets import service as ticket_service
 from policydesk.tickets.models import TicketEvent
 from policydesk.tickets.schemas import EventIn, TicketCreate
@@ -148,10 +149,10 @@ def test_a_contact_never_sees_another_accounts_ticket(
     assert isinstance(vic, Contact)
     with pytest.raises(NotFound):
         ticket_service.get_ticket(session, ticket_id=tid, actor=Actor(contact=vic))
-    page, _ = ticket_service.list_tickets(
+    page, _ = ticket_queue.list_tickets(
         session,
         actor=Actor(contact=vic),
-        filters=ticket_service.Filters(),
+        filters=ticket_queue.Filters(),
         cursor=None,
         limit=50,
         now=NOW,
@@ -195,12 +196,12 @@ def test_the_queue_puts_critical_work_first_then_the_earliest_deadline(
         session, world, subject="Old question", received_at=NOW - dt.timedelta(hours=17, minutes=30)
     )
     actor = agent_of(world)
-    first, cursor = ticket_service.list_tickets(
-        session, actor=actor, filters=ticket_service.Filters(), cursor=None, limit=3, now=NOW
+    first, cursor = ticket_queue.list_tickets(
+        session, actor=actor, filters=ticket_queue.Filters(), cursor=None, limit=3, now=NOW
     )
     assert [t.id for t in first] == [critical, high, older_normal]
-    rest, cursor2 = ticket_service.list_tickets(
-        session, actor=actor, filters=ticket_service.Filters(), cursor=cursor, limit=3, now=NOW
+    rest, cursor2 = ticket_queue.list_tickets(
+        session, actor=actor, filters=ticket_queue.Filters(), cursor=cursor, limit=3, now=NOW
     )
     assert [t.id for t in rest] == [normal]
     assert cursor2 is None
@@ -208,10 +209,10 @@ def test_the_queue_puts_critical_work_first_then_the_earliest_deadline(
 
 def test_a_forged_cursor_is_refused(session: Session, world: dict[str, object]) -> None:
     with pytest.raises(InvalidInput) as info:
-        ticket_service.list_tickets(
+        ticket_queue.list_tickets(
             session,
             actor=agent_of(world),
-            filters=ticket_service.Filters(),
+            filters=ticket_queue.Filters(),
             cursor="bm9wZQ",
             limit=3,
             now=NOW,

@@ -52,7 +52,7 @@ def seed(engine: Engine) -> None:
         s.add(account)
         s.flush()
         version = policy_service.active_version(s).version
-        from policydesk.tickets import service as ticket_service
+        from policydesk.tickets import clocks as ticket_clocks
 
         for i in range(TICKETS):
             ticket = Ticket(
@@ -62,8 +62,8 @@ def seed(engine: Engine) -> None:
                 updated_at=RECEIVED, queue_deadline=RECEIVED, open_work=True, version=1,
             )  # fmt: skip
             policy = policy_service.compiled(policy_service.active_version(s))
-            facts = ticket_service.facts_of(ticket, account)
-            ticket_service.refresh(ticket, policy, facts, [], RECEIVED)
+            facts = ticket_clocks.facts_of(ticket, account)
+            ticket_clocks.refresh(ticket, policy, facts, [], RECEIVED)
             s.add(ticket)
         s.flush()
         s.add_all(

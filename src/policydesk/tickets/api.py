@@ -12,6 +12,7 @@ from policydesk.core.clocks import ClockReport
 from policydesk.core.policy import Status
 from policydesk.mail import service as mail_service
 from policydesk.mail.schemas import AttachmentOut
+from policydesk.tickets import queue as ticket_queue
 from policydesk.tickets import service as ticket_service
 from policydesk.tickets.models import Ticket
 from policydesk.tickets.schemas import (
@@ -78,7 +79,7 @@ def list_tickets(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Response:
     """The queue: most urgent priority first and exclusively (SC2), then earliest deadline."""
-    filters = ticket_service.Filters(
+    filters = ticket_queue.Filters(
         status=status,
         priority=priority,
         account_id=account_id,
@@ -90,7 +91,7 @@ def list_tickets(
     )
     with unit(request, read_only=True) as (session, now):
         actor = actor_of(session, request, now)
-        rows, nxt = ticket_service.list_tickets(
+        rows, nxt = ticket_queue.list_tickets(
             session, actor=actor, filters=filters, cursor=cursor, limit=limit, now=now
         )
     items = [dict(zip(row._fields, row, strict=True)) for row in rows]  # 5x faster than attributes

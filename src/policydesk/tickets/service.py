@@ -3,28 +3,21 @@ in the caller's transaction (services never commit)."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 import datetime as dt
-import json
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Row, and_, insert, or_, select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
-from policydesk import metrics
 from policydesk.access import Actor, require_agent, require_role
 from policydesk.accounts.models import Account, Contact
 from policydesk.agents.models import Agent
 from policydesk.audit import service as audit
-from policydesk.core.calendar import from_us, to_us
-from policydesk.core.clocks import ClockReport, evaluate
-from policydesk.core.deadlines import Look, look
-from policydesk.core.facts import EVENT_TYPES, Event, TicketFacts
+from policydesk.core.clocks import ClockReport
+from policydesk.core.facts import Event, TicketFacts
 from policydesk.core.policy import Policy
 from policydesk.core.triage import missing_fields
 from policydesk.errors import (
@@ -40,36 +33,26 @@ from policydesk.notify.compose import Composer
 from policydesk.outbox import service as outbox
 from policydesk.policies import service as policy_service
 from policydesk.policies.models import PolicyVersion
-from policydesk.tickets import ladder
+from policydesk.tickets import clocks, ladder
 from policydesk.tickets.models import Ticket, TicketEvent
-from policydesk.tickets.schemas import EventIn, PolicyMigrationIn, TicketCreate, TicketOut
+from policydesk.tickets.schemas import EventIn, PolicyMigrationIn, TicketCreate
 from policydesk.types import MAX_ID
 
 __all__ = [
-    "CORE_EVENTS",
-    "Filters",
     "acknowledge",
     "add_customer_reply",
     "clocks_of",
-    "core_events",
     "create_ticket",
     "events_of",
-    "facts_of",
     "get_ticket",
-    "list_tickets",
     "migrate_policy",
     "missing_of",
     "record_event",
-    "refresh",
     "take_ticket",
     "timeline_of",
 ]
 
 #: Sorts after every real deadline: the queue key of a ticket with none pending.
-NO_DEADLINE = dt.datetime(2999, 12, 31, tzinfo=dt.UTC)
-CLOSED = ("resolved", "closed")
-#: Log entries the core reads: what moves a clock, the tier (RS4), and what the worker sent.
-CORE_EVENTS = EVENT_TYPES
 _AGENT_ONLY = {
     "reply",
     "note",
@@ -146,7 +129,7 @@ def create_ticket(
         custom_fields=dict(data.custom_fields),
         received_at=received,
         updated_at=now,
-        queue_deadline=NO_DEADLINE,
+        queue_deadline=clocks.NO_DEADLINE,
         open_work=True,
         version=1,
     )
@@ -168,7 +151,7 @@ def create_ticket(
                 at=received, type="priority", agent_id=actor_agent, data={"priority": data.priority}
             )
         )
-    _recompute(session, ticket, policy, account, now, new_events)
+    clocks.recompute(session, ticket, policy, account, now, new_events)
     return _insert_new(session, ticket, new_events)
 
 
@@ -221,7 +204,7 @@ def migrate_policy(
         agent_id=admin.id,
         data={"from": previous, "to": row.version, "reason": data.reason},
     )
-    _recompute(session, ticket, policy_service.compiled(row), account, now, [event])
+    clocks.recompute(session, ticket, policy_service.compiled(row), account, now, [event])
     session.add(event)
     audit.record(
         session,
@@ -327,7 +310,7 @@ def record_event(
         require_agent(actor)
     policy = policy_service.compiled(_version_row(session, ticket.policy_version))
     account = _account(session, ticket.account_id)  # before the ticket changes: migrate_policy
-    facts, events = _facts_and_events(session, ticket, account, ())
+    facts, events = clocks.facts_and_events(session, ticket, account, ())
     if data.type == "tier" and data.tier is not None and data.tier != ticket.tier:
         payload = ladder.escalate(session, policy=policy, ticket=ticket, events=events, data=data)
     else:
@@ -349,7 +332,7 @@ def record_event(
         ticket.assignee_id = payload["assignee_id"]
     ticket.updated_at = now
     ticket.version = expected_version + 1
-    refresh(ticket, policy, facts, [*events, *core_events([event])], now)
+    clocks.refresh(ticket, policy, facts, [*events, *clocks.core_events([event])], now)
     mail = None
     if data.type == "reply":
         key = f"t{ticket.id}:reply:v{ticket.version}"
@@ -416,10 +399,12 @@ def _change(
     one guarded update."""
     row = _version_row(session, ticket.policy_version)
     account = _account(session, ticket.account_id)
-    facts, core = _facts_and_events(session, ticket, account, ())
+    facts, core = clocks.facts_and_events(session, ticket, account, ())
     ticket.version = read + 1
     ticket.updated_at = now
-    refresh(ticket, policy_service.compiled(row), facts, [*core, *core_events(events)], now)
+    clocks.refresh(
+        ticket, policy_service.compiled(row), facts, [*core, *clocks.core_events(events)], now
+    )
     session.add_all(events)
     _flush_update(session, ticket.id)
 
@@ -482,101 +467,9 @@ def missing_of(session: Session, ticket: Ticket) -> list[str]:
 def clocks_of(session: Session, ticket: Ticket, now: dt.datetime) -> ClockReport:
     """The ticket's clocks as of ``now`` (remaining time and breaches move with time)."""
     policy = policy_service.compiled(_version_row(session, ticket.policy_version))
-    return _evaluate(session, ticket, policy, _account(session, ticket.account_id), now)
-
-
-@dataclass(frozen=True, slots=True)
-class Filters:
-    status: str | None = None
-    priority: str | None = None
-    account_id: int | None = None
-    assignee_id: int | None = None
-    tier: str | None = None
-    breached: bool | None = None
-    due_before: dt.datetime | None = None
-    include_closed: bool = False
-
-
-def list_tickets(
-    session: Session,
-    *,
-    actor: Actor,
-    filters: Filters,
-    cursor: str | None,
-    limit: int,
-    now: dt.datetime,
-) -> tuple[Sequence[Row[Any]], str | None]:
-    """A page of tickets by urgency: the most urgent priority first and exclusively ahead of
-    the rest (SC2), then the earliest pending deadline, then the ticket number.
-
-    Each row holds the columns the listing shows (``TicketOut``'s fields), read as plain
-    rows rather than loaded as tickets: a page is read, never changed."""
-    query = select(*_LISTED)
-    if actor.contact is not None:
-        query = query.where(Ticket.account_id == actor.contact.account_id)
-    if filters.status is not None:
-        query = query.where(Ticket.status == filters.status)
-    elif not filters.include_closed:
-        query = query.where(Ticket.open_work)
-    if filters.priority is not None:
-        query = query.where(Ticket.priority == filters.priority)
-    if filters.account_id is not None:
-        query = query.where(Ticket.account_id == filters.account_id)
-    if filters.assignee_id is not None:
-        query = query.where(Ticket.assignee_id == filters.assignee_id)
-    if filters.tier is not None:
-        query = query.where(Ticket.tier == filters.tier)
-    if filters.breached is True:
-        query = query.where(Ticket.next_deadline_at <= now)
-    elif filters.breached is False:
-        query = query.where(or_(Ticket.next_deadline_at.is_(None), Ticket.next_deadline_at > now))
-    if filters.due_before is not None:
-        query = query.where(Ticket.next_deadline_at < filters.due_before)
-    if cursor is not None:
-        rank, deadline, last_id = _decode_cursor(cursor)
-        query = query.where(
-            or_(
-                Ticket.priority_rank > rank,
-                and_(Ticket.priority_rank == rank, Ticket.queue_deadline > deadline),
-                and_(
-                    Ticket.priority_rank == rank,
-                    Ticket.queue_deadline == deadline,
-                    Ticket.id > last_id,
-                ),
-            )
-        )
-    query = query.order_by(Ticket.priority_rank, Ticket.queue_deadline, Ticket.id).limit(limit + 1)
-    rows = session.execute(query).all()
-    more = len(rows) > limit
-    rows = rows[:limit]
-    nxt = _encode_cursor(rows[-1]) if more and rows else None
-    return rows, nxt
-
-
-#: What a queue row holds: the fields the API lists, and the paging key.
-_LISTED = tuple(
-    _TICKETS.c[name]
-    for name in dict.fromkeys([*TicketOut.model_fields, "priority_rank", "queue_deadline"])
-)
-
-
-def _encode_cursor(t: Row[Any]) -> str:
-    raw = json.dumps([t.priority_rank, t.queue_deadline.isoformat(), t.id]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> tuple[int, dt.datetime, int]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        rank, deadline, last_id = json.loads(raw)
-        when = dt.datetime.fromisoformat(deadline)
-        if not (isinstance(rank, int) and isinstance(last_id, int) and when.tzinfo):
-            raise ValueError
-        if not (0 <= rank <= MAX_ID and 0 <= last_id <= MAX_ID):
-            raise ValueError
-        return rank, when, last_id
-    except (ValueError, TypeError, binascii.Error, json.JSONDecodeError):
-        raise InvalidInput("this cursor was not given by this API", field="cursor") from None
+    return clocks.evaluate_ticket(
+        session, ticket, policy, _account(session, ticket.account_id), now
+    )
 
 
 def _account(session: Session, account_id: int | None) -> Account | None:
@@ -597,114 +490,4 @@ def _version_row(session: Session, version: str) -> PolicyVersion:
 
 def timeline_of(session: Session, ticket: Ticket) -> tuple[TicketFacts, list[Event]]:
     """The ticket as the core sees it: its facts and its clock-relevant events."""
-    return _facts_and_events(session, ticket, _account(session, ticket.account_id), ())
-
-
-def facts_of(ticket: Ticket, account: Account | None) -> TicketFacts:
-    """What the core is told about a ticket as received."""
-    return TicketFacts(
-        received=ticket.received_at,
-        plan=account.plan if account else None,
-        channel=ticket.channel,
-        subject=ticket.subject,
-        body=ticket.body,
-        contract=account.contract if account else None,
-        attributes=dict(account.attributes) if account else {},
-    )
-
-
-def core_events(rows: Iterable[TicketEvent]) -> list[Event]:
-    """The log entries the core reads (``CORE_EVENTS``), as core events."""
-    out = []
-    for e in rows:
-        if e.type not in CORE_EVENTS:
-            continue
-        data = e.data or {}
-        due = data.get("due")
-        out.append(
-            Event(
-                e.at,
-                e.type,
-                status=data.get("status"),
-                priority=data.get("priority"),
-                tier=data.get("tier"),
-                suggestion=bool(data.get("suggestion")),
-                clock=data.get("clock"),
-                due=dt.datetime.fromisoformat(due) if due else None,
-            )
-        )
-    return out
-
-
-def _facts_and_events(
-    session: Session, ticket: Ticket, account: Account | None, new_events: Sequence[TicketEvent]
-) -> tuple[TicketFacts, list[Event]]:
-    rows: list[TicketEvent] = []
-    if ticket.id is not None:
-        with session.no_autoflush:  # the ticket's own pending changes are flushed once, later
-            rows = list(
-                session.scalars(
-                    select(TicketEvent)
-                    .where(TicketEvent.ticket_id == ticket.id, TicketEvent.type.in_(CORE_EVENTS))
-                    .order_by(TicketEvent.at, TicketEvent.id)
-                )
-            )
-    rows.extend(new_events)
-    return facts_of(ticket, account), core_events(rows)
-
-
-def _evaluate(
-    session: Session,
-    ticket: Ticket,
-    policy: Policy,
-    account: Account | None,
-    now: dt.datetime,
-    new_events: Sequence[TicketEvent] = (),
-) -> ClockReport:
-    facts, events = _facts_and_events(session, ticket, account, new_events)
-    return evaluate(policy, facts, events, max(now, ticket.received_at))
-
-
-def _recompute(
-    session: Session,
-    ticket: Ticket,
-    policy: Policy,
-    account: Account | None,
-    now: dt.datetime,
-    new_events: Sequence[TicketEvent] = (),
-) -> None:
-    """Bring the ticket's denormalised columns in line with its log (and ``new_events``)."""
-    facts, events = _facts_and_events(session, ticket, account, new_events)
-    refresh(ticket, policy, facts, events, now)
-
-
-def refresh(
-    ticket: Ticket, policy: Policy, facts: TicketFacts, events: list[Event], now: dt.datetime
-) -> Look:
-    """Set the ticket's denormalised columns (status, priority, each clock's due time, the queue
-    key and the worker's wake-up instant) from its log; returns what the ticket owes now."""
-    as_of = max(now, ticket.received_at)
-    report = evaluate(policy, facts, events, as_of)
-    seen = look(policy, facts, events, report, to_us(as_of))
-    ticket.status = report.status
-    ticket.priority = report.priority.priority
-    ticket.priority_rank = policy.priority_rank(ticket.priority)
-    dues: dict[str, dt.datetime | None] = {}
-    pending: list[dt.datetime] = []
-    for name, clock in report.clocks.items():
-        dues[name] = clock.due
-        if clock.state in ("running", "breached") and clock.met_us is None and clock.due:
-            pending.append(clock.due)
-    ticket.acknowledge_due_at = dues.get("acknowledge")
-    ticket.first_response_due_at = dues.get("first_response")
-    ticket.next_response_due_at = dues.get("next_response")
-    ticket.resolve_due_at = dues.get("resolve")
-    ticket.next_deadline_at = min(pending) if pending else None
-    ticket.queue_deadline = ticket.next_deadline_at or NO_DEADLINE
-    ticket.open_work = ticket.status not in CLOSED
-    ticket.wake_at = None if seen.wake_us is None else from_us(seen.wake_us)
-    as_of_us = to_us(as_of)
-    for name, clock in report.clocks.items():
-        if clock.met_us == as_of_us and clock.state in ("met", "breached"):
-            metrics.clock_ended(name, late=clock.breached)
-    return seen
+    return clocks.facts_and_events(session, ticket, _account(session, ticket.account_id), ())

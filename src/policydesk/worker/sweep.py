@@ -40,7 +40,7 @@ from policydesk.outbox import service as outbox
 from policydesk.policies import service as policy_service
 from policydesk.policies.models import PolicyVersion
 from policydesk.settings import Settings
-from policydesk.tickets import service as ticket_service
+from policydesk.tickets import clocks as ticket_clocks
 from policydesk.tickets.models import Ticket, TicketEvent
 
 __all__ = ["SweepStats", "Sweeper"]
@@ -125,7 +125,7 @@ class Sweeper:
             select(TicketEvent)
             .where(
                 TicketEvent.ticket_id.in_(ids),
-                TicketEvent.type.in_(ticket_service.CORE_EVENTS),
+                TicketEvent.type.in_(ticket_clocks.CORE_EVENTS),
             )
             .order_by(TicketEvent.ticket_id, TicketEvent.at, TicketEvent.id)
         ):
@@ -167,8 +167,8 @@ class Sweeper:
         now = batch.now
         now_us = to_us(now)
         policy = batch.policy(ticket.policy_version)
-        facts = ticket_service.facts_of(ticket, account)
-        events = ticket_service.core_events(rows)
+        facts = ticket_clocks.facts_of(ticket, account)
+        events = ticket_clocks.core_events(rows)
         report = evaluate(policy, facts, events, max(now, ticket.received_at))
         seen = look(policy, facts, events, report, now_us)
         made: list[TicketEvent] = []
@@ -197,14 +197,14 @@ class Sweeper:
             ticket.updated_at = now
             # A raised priority re-targets the clocks, and the new due time may have passed
             # already: that breach is recorded, but told by the alert that raised it.
-            logged = [*events, *ticket_service.core_events(made)]
+            logged = [*events, *ticket_clocks.core_events(made)]
             again = evaluate(policy, facts, logged, max(now, ticket.received_at))
             for alert in look(policy, facts, logged, again, now_us).alerts:
                 made.append(_silent(alert, now))
         for event in made:
             event.ticket_id = ticket.id
-        after = ticket_service.refresh(
-            ticket, policy, facts, [*events, *ticket_service.core_events(made)], now
+        after = ticket_clocks.refresh(
+            ticket, policy, facts, [*events, *ticket_clocks.core_events(made)], now
         )
         if after.wake_us is not None and after.wake_us <= now_us:
             # Nothing owed now should be owed still; never spin on one ticket.
