@@ -9,13 +9,9 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
-import logging
-import multiprocessing
-import signal
 import sys
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -28,6 +24,7 @@ from rich.table import Table
 from rich.text import Text
 from sqlalchemy import select
 
+from policydesk import processes
 from policydesk.agents import service as agent_service
 from policydesk.agents.models import Agent
 from policydesk.casefile import CaseResult, load_cases, run_cases
@@ -373,14 +370,14 @@ def serve(
 
     from policydesk.web.app import create_app, for_serving
 
-    _logging()
+    processes.configure_logging()
     with contextlib.ExitStack() as stack:
         if dev_mail:
-            stack.enter_context(_mail_sink(settings))
+            _start(stack, processes.mail_catcher(settings))
         if worker:
-            stack.enter_context(_background_worker(settings))
+            _start(stack, processes.background_worker(settings, _now))
         if receive_mail:
-            stack.enter_context(_mail_receiver(settings))
+            _start(stack, processes.mail_receiver(settings, _now))
         out.print(f"Policydesk on http://{settings.host}:{settings.port}  (API docs: /api/v1/docs)")
         host, port, access_log = settings.host, settings.port, settings.access_log
         if settings.workers == 1:
@@ -398,6 +395,16 @@ def serve(
             )
 
 
+def _start(stack: contextlib.ExitStack, part: contextlib.AbstractContextManager[str]) -> None:
+    """Start a part of the service for the rest of the command, saying so; a part that cannot
+    start is an error (exit 2)."""
+    try:
+        out.print(stack.enter_context(part), markup=False)
+    except processes.CannotStart as exc:
+        err.print(f"error: {exc}", markup=False)
+        raise typer.Exit(2) from None
+
+
 @app.command("worker")
 def run_worker(
     once: Annotated[bool, typer.Option("--once", help="Run one round, then exit.")] = False,
@@ -413,7 +420,7 @@ def run_worker(
     the outbox, until interrupted (SIGINT, SIGTERM)."""
     settings = _settings()
     clock = _clock(start_at)
-    _logging()
+    processes.configure_logging()
     from policydesk.worker.runner import Worker
 
     factory = sessions(make_engine(settings.database_url))
@@ -427,7 +434,7 @@ def run_worker(
             f"delivered {d.delivered}, retrying {d.retried}, dead {d.dead}"
         )
         return
-    stop = _stop_on_signal()
+    stop = processes.stop_on_signal()
     out.print(f"worker on {make_engine(settings.database_url).url.render_as_string()}")
     runner.run_forever(stop)
 
@@ -438,29 +445,14 @@ def mail_serve() -> None:
     127.0.0.1:2525), for a relay to forward to; each message is stored before 250 is answered.
     POLICYDESK_MAIL_WORKERS processes share the port."""
     settings = _settings()
-    _logging()
-    stop = _stop_on_signal()
-    shared = settings.mail_workers > 1
-    others = [
-        multiprocessing.get_context("spawn").Process(target=_mail_process, daemon=True)
-        for _ in range(settings.mail_workers - 1)
-    ]
-    with _mail_receiver(settings, shared=shared):
-        for process in others:
-            process.start()
-        stop.wait()
-    for process in others:
-        process.terminate()
-        process.join(timeout=10)
-
-
-def _mail_process() -> None:
-    """One more receiver process (spawned: it reads the same environment)."""
-    settings = Settings()
-    _logging()
-    stop = _stop_on_signal()
-    with _mail_receiver(settings, shared=True, quiet=True):
-        stop.wait()
+    processes.configure_logging()
+    stop = processes.stop_on_signal()
+    try:
+        for line in processes.mail_receiver_processes(settings, stop):
+            out.print(line, markup=False)
+    except processes.CannotStart as exc:
+        err.print(f"error: {exc}", markup=False)
+        raise typer.Exit(2) from None
 
 
 @mail_app.command("poll")
@@ -468,7 +460,7 @@ def mail_poll() -> None:
     """Take in what waits in the IMAP mailboxes of POLICYDESK_IMAP_MAILBOXES, once (the worker
     polls them every POLICYDESK_IMAP_INTERVAL_SECONDS)."""
     settings = _settings()
-    _logging()
+    processes.configure_logging()
     from policydesk.mail.imap import ImapPoller
     from policydesk.mail.intake import Intaker
 
@@ -483,87 +475,15 @@ def mail_poll() -> None:
         raise typer.Exit(1)
 
 
-@contextlib.contextmanager
-def _mail_receiver(
-    settings: Settings, *, shared: bool = False, quiet: bool = False
-) -> Iterator[None]:
-    from policydesk.mail.intake import Intaker
-    from policydesk.mail.smtp import IntakeHandler, start_receiver
-
-    factory = sessions(make_engine(settings.database_url))
-    try:
-        receiver = start_receiver(
-            IntakeHandler(Intaker(settings, factory, clock=_now)), shared=shared
-        )
-    except OSError as exc:
-        host, port = settings.mail_listen_host, settings.mail_listen_port
-        err.print(f"error: cannot listen on {host}:{port}: {exc}", markup=False)
-        raise typer.Exit(2) from None
-    if not quiet:
-        host, port, n = settings.mail_listen_host, settings.mail_listen_port, settings.mail_workers
-        out.print(f"taking in mail on smtp://{host}:{port} ({n} process{'es' if n > 1 else ''})")
-    try:
-        yield
-    finally:
-        receiver.stop()
-
-
 @mail_app.command("sink")
 def mail_sink() -> None:
     """Catch outgoing mail on POLICYDESK_SMTP_HOST:PORT, keeping each message in var/mail."""
     settings = _settings()
-    _logging()
-    stop = _stop_on_signal()
-    with _mail_sink(settings):
+    processes.configure_logging()
+    stop = processes.stop_on_signal()
+    with contextlib.ExitStack() as stack:
+        _start(stack, processes.mail_catcher(settings))
         stop.wait()
-
-
-@contextlib.contextmanager
-def _mail_sink(settings: Settings) -> Iterator[None]:
-    from policydesk.devmail import start_sink
-
-    if settings.mode != "local":
-        err.print("error: --dev-mail catches mail for local use only", markup=False)
-        raise typer.Exit(2)
-    folder = Path("var/mail")
-    try:
-        sink = start_sink(folder, host=settings.smtp_host, port=settings.smtp_port)
-    except OSError as exc:
-        err.print(f"error: cannot listen on {settings.smtp_host}:{settings.smtp_port}: {exc}")
-        raise typer.Exit(2) from None
-    out.print(f"mail catcher on smtp://{settings.smtp_host}:{settings.smtp_port} -> {folder}/")
-    try:
-        yield
-    finally:
-        sink.stop()
-
-
-@contextlib.contextmanager
-def _background_worker(settings: Settings) -> Iterator[None]:
-    from policydesk.worker.runner import Worker
-
-    if settings.workers != 1:
-        err.print("error: --worker runs beside one server process (POLICYDESK_WORKERS=1)")
-        raise typer.Exit(2)
-    factory = sessions(make_engine(settings.database_url))
-    stop = threading.Event()
-    runner = Worker(settings, factory, clock=_now)
-    thread = threading.Thread(target=runner.run_forever, args=(stop,), name="worker", daemon=True)
-    thread.start()
-    out.print("worker running in this process")
-    try:
-        yield
-    finally:
-        stop.set()
-        thread.join(timeout=30)
-
-
-def _stop_on_signal() -> threading.Event:
-    """An event that SIGINT or SIGTERM sets: a long-running command stops cleanly."""
-    stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
-    return stop
 
 
 def _clock(start_at: str | None) -> Callable[[], dt.datetime]:
@@ -572,10 +492,6 @@ def _clock(start_at: str | None) -> Callable[[], dt.datetime]:
     start = _guard(lambda: _instant("--start-at", start_at))
     began = time.monotonic()
     return lambda: start + dt.timedelta(seconds=time.monotonic() - began)
-
-
-def _logging() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
 
 
 def main() -> None:
