@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import parseaddr
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from policydesk.access import Actor
@@ -32,6 +32,7 @@ from policydesk.core.facts import TicketFacts
 from policydesk.core.policy import Policy
 from policydesk.core.triage import categorize, read_fields
 from policydesk.db.engine import session_scope
+from policydesk.db.types import UTCDateTime
 from policydesk.errors import InvalidInput
 from policydesk.mail.loops import own_message_reason
 from policydesk.mail.model import Attachment as ParsedAttachment
@@ -45,13 +46,28 @@ from policydesk.outbox.models import OutboxMessage
 from policydesk.policies import service as policy_service
 from policydesk.settings import Settings
 from policydesk.tickets import service as ticket_service
-from policydesk.tickets.models import Ticket, TicketEvent
+from policydesk.tickets.models import Ticket
 from policydesk.tickets.schemas import TicketCreate
 
 __all__ = ["Intake", "Intaker", "take_in"]
 
 SUBJECT_LIMIT = 500
 BODY_LIMIT = 200_000
+
+_RECORDS = MailMessage.metadata.tables[MailMessage.__tablename__]
+#: One round trip: is the message here already, and how much has its sender sent lately.
+_SEEN_AND_RECENT = select(
+    select(_RECORDS.c.id).where(_RECORDS.c.message_id == bindparam("message_id")).scalar_subquery(),
+    select(func.count())
+    .select_from(_RECORDS)
+    .where(
+        _RECORDS.c.from_address == bindparam("sender"),
+        _RECORDS.c.received_at > bindparam("since", type_=UTCDateTime()),
+    )
+    .scalar_subquery(),
+)
+#: The record is written once and read by id: a prepared INSERT, not the unit of work.
+_INSERT_RECORD = insert(_RECORDS).returning(_RECORDS.c.id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,15 +131,7 @@ def take_in(
     sender = result.from_address or ""
     since = now - dt.timedelta(hours=1)
     known, recent = session.execute(
-        select(
-            select(MailMessage.id)
-            .where(MailMessage.message_id == result.message_id)
-            .scalar_subquery(),
-            select(func.count())
-            .select_from(MailMessage)
-            .where(MailMessage.from_address == sender, MailMessage.received_at > since)
-            .scalar_subquery(),
-        )
+        _SEEN_AND_RECENT, {"message_id": result.message_id, "sender": sender, "since": since}
     ).one()
     if known is not None:
         return Intake("duplicate", result.message_id, detail="taken in already")
@@ -166,13 +174,9 @@ def take_in(
         ticket = _open(session, result, contact, account, now)
     except InvalidInput as exc:  # the policy cannot take it (no e-mail channel, …)
         return keep("quarantined", f"the policy did not take it: {exc.detail}")
-    event_id = session.scalar(
-        select(TicketEvent.id).where(
-            TicketEvent.ticket_id == ticket.id, TicketEvent.type == "received"
-        )
-    )
-    done = keep("ticket", "", ticket.id, event_id)
-    _attachments(session, result.attachments, ticket.id, event_id, keep.id, now)
+    # The opening message is the ticket's ``received`` event: no event id is kept for it.
+    done = keep("ticket", "", ticket.id)
+    _attachments(session, result.attachments, ticket.id, None, keep.id, now)
     return done
 
 
@@ -190,38 +194,37 @@ class _Keeper:
         self.session, self.raw, self.source, self.now, self.result = (
             session, raw, source, now, result
         )  # fmt: skip
-        self.row: MailMessage | None = None
+        self._id: int | None = None
 
     def __call__(
         self, outcome: str, reason: str, ticket_id: int | None = None, event_id: int | None = None
     ) -> Intake:
         r = self.result
         parsed = isinstance(r, ParsedMessage)
-        self.row = MailMessage(
-            message_id=r.message_id,
-            synthetic_id=r.message_id_synthetic,
-            source=self.source[:200],
-            received_at=self.now,
-            from_address=(r.from_address or "")[:320],
-            subject=(r.subject or "")[:500],
-            kind=r.kind.value if isinstance(r, ParsedMessage) else "unknown",
-            outcome=outcome,
-            reason=reason,
-            ticket_id=ticket_id,
-            event_id=event_id,
-            raw_sha256=r.raw_sha256,
-            raw_size=r.raw_size,
-            raw=self.raw,
-        )
-        self.session.add(self.row)
-        self.session.flush()
+        row = {
+            "message_id": r.message_id,
+            "synthetic_id": r.message_id_synthetic,
+            "source": self.source[:200],
+            "received_at": self.now,
+            "from_address": (r.from_address or "")[:320],
+            "subject": (r.subject or "")[:500],
+            "kind": r.kind.value if isinstance(r, ParsedMessage) else "unknown",
+            "outcome": outcome,
+            "reason": reason,
+            "ticket_id": ticket_id,
+            "event_id": event_id,
+            "raw_sha256": r.raw_sha256,
+            "raw_size": r.raw_size,
+            "raw": self.raw,
+        }
+        self._id = self.session.execute(_INSERT_RECORD, row).scalar_one()
         detail = reason if reason or not parsed else outcome
         return Intake(outcome, r.message_id, ticket_id, detail)
 
     @property
     def id(self) -> int:
-        assert self.row is not None
-        return self.row.id
+        assert self._id is not None
+        return self._id
 
 
 def _contact(session: Session, msg: ParsedMessage, now: dt.datetime) -> Contact:

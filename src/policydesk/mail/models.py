@@ -36,6 +36,7 @@ class MailMessage(Base):
     outcome: Mapped[str] = mapped_column(String(20), index=True)
     reason: Mapped[str] = mapped_column(Text, default="")
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
+    #: The reply it became; None for a ticket's opening message (its ``received`` event).
     event_id: Mapped[int | None] = mapped_column(ForeignKey("ticket_events.id"))
     raw_sha256: Mapped[str] = mapped_column(String(64))
     raw_size: Mapped[int] = mapped_column(Integer)
@@ -49,6 +50,7 @@ class Attachment(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    #: The reply it came with; None when it came with the ticket's opening message.
     event_id: Mapped[int | None] = mapped_column(ForeignKey("ticket_events.id"))
     mail_message_id: Mapped[int | None] = mapped_column(ForeignKey("mail_messages.id"))
     filename: Mapped[str] = mapped_column(String(255))
