@@ -151,8 +151,7 @@ def take_in(
         text = result.refusal_text() or "Your message was not accepted."
         _answer(session, composer, now, result, "bounce", {"reason": text}, None)
         return keep("refused", text)
-    contact = _contact(session, result, now)
-    account = session.get(Account, contact.account_id) if contact.account_id else None
+    contact, account = _contact(session, result, now)
     if account is not None and account.status != "active":
         context = {"status": "suspended" if account.status == "banned" else "refused"}
         _answer(session, composer, now, result, "refusal", context, None)
@@ -227,17 +226,25 @@ class _Keeper:
         return self._id
 
 
-def _contact(session: Session, msg: ParsedMessage, now: dt.datetime) -> Contact:
-    """The sender's contact; an unknown sender becomes a contact of no account (an agent can
-    attach it to one)."""
-    found = session.scalars(select(Contact).where(Contact.email == msg.from_address)).first()
+def _contact(
+    session: Session, msg: ParsedMessage, now: dt.datetime
+) -> tuple[Contact, Account | None]:
+    """The sender's contact and its account; an unknown sender becomes a contact of no account
+    (an agent can attach it to one). One round trip, which also reads the active policy's
+    version for the rest of the transaction."""
+    found = session.execute(
+        select(Contact, Account, policy_service.ACTIVE_VERSION.scalar_subquery())
+        .outerjoin(Account, Account.id == Contact.account_id)
+        .where(Contact.email == msg.from_address)
+    ).first()
     if found is not None:
-        return found
+        policy_service.note_active_version(session, found[2])
+        return found[0], found[1]
     name = msg.from_name.strip() or msg.from_address.split("@")[0]
     contact = Contact(name=name[:200], email=msg.from_address[:320], created_at=now)
     session.add(contact)
     session.flush()
-    return contact
+    return contact, None
 
 
 def _thread(
