@@ -882,6 +882,14 @@ def terminate_cleanly() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+def add_pg_url(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--pg-url",
+        default=os.environ.get("POLICYDESK_TEST_DATABASE_URL", DEFAULT_PG),
+        help="a PostgreSQL server (any database) where the bench may create databases",
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--quick", action="store_true", help="2,000 tickets, 3 s per measurement")
@@ -891,11 +899,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=None, help="seconds per measurement")
     parser.add_argument("--concurrency", type=int, default=4, help="clients (default 4)")
     parser.add_argument("--no-peer", action="store_true", help="Policydesk only")
-    parser.add_argument(
-        "--pg-url",
-        default=os.environ.get("POLICYDESK_TEST_DATABASE_URL", DEFAULT_PG),
-        help="a PostgreSQL server (any database) where the bench may create databases",
-    )
+    add_pg_url(parser)
     args = parser.parse_args(argv)
     sizes = QUICK if args.quick else FULL
     n = MILLION if args.million else (args.tickets or sizes.tickets)
