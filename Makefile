@@ -47,6 +47,7 @@ test: lint types unit
 bench: $(STAMP)
 	$(BIN)/python bench/calendar_bench.py
 	$(BIN)/python bench/api_bench.py --quick
+	$(BIN)/python bench/worker_bench.py --quick
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis policydesk.db* var
