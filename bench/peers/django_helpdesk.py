@@ -311,7 +311,8 @@ def escalate(args: argparse.Namespace) -> None:
         cursor.execute(
             "UPDATE helpdesk_ticket SET last_escalation = NULL, priority = 3 WHERE id IN ("
             " SELECT id FROM helpdesk_ticket WHERE status IN (1, 2) AND NOT on_hold"
-            " AND priority > 1 AND created <= %s ORDER BY (id * 7919) %% 100003, id LIMIT %s)",
+            " AND priority > 1 AND created <= %s"
+            " ORDER BY (id::bigint * 7919) %% 100003, id LIMIT %s)",
             [old, args.due],
         )
     with connection.cursor() as cursor:  # nothing left for autovacuum to do meanwhile
