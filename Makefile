@@ -48,6 +48,7 @@ test: lint types unit
 bench: $(STAMP)
 	$(BIN)/python bench/calendar_bench.py
 	$(BIN)/python bench/api_bench.py --quick
+	$(BIN)/python bench/worker_bench.py --quick
 	$(BIN)/python bench/mail_bench.py --quick
 
 clean:

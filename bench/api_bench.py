@@ -87,7 +87,7 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import Engine, func, insert, select, text
+from sqlalchemy import Connection, Engine, func, insert, select, text
 
 from loadgen import LoadResult, Request, run_load
 from policydesk.core.clocks import evaluate
@@ -312,14 +312,22 @@ class Template:
         }
 
 
-def make_templates(policy: Policy, plans: list[str | None], now: dt.datetime) -> list[Template]:
-    """Tickets as they would be after their logs, with the service's clock columns."""
+def make_templates(
+    policy: Policy,
+    plans: list[str | None],
+    now: dt.datetime,
+    *,
+    mix: list[tuple[str, float]] = STATUS_MIX,
+    count: int = TEMPLATES,
+) -> list[Template]:
+    """Tickets as they would be after their logs, with the service's clock columns; ``mix``
+    gives the share of each status aimed at."""
     rng = random.Random(SEED)
-    statuses = [s for s, _ in STATUS_MIX]
-    weights = [w for _, w in STATUS_MIX]
+    statuses = [s for s, _ in mix]
+    weights = [w for _, w in mix]
     channels = list(policy.doc.channels)
     out = []
-    for _ in range(TEMPLATES):
+    for _ in range(count):
         aim = rng.choices(statuses, weights)[0]
         is_open = aim in ("new", "open", "pending_customer")
         age = dt.timedelta(days=rng.uniform(0.02, 21) if is_open else rng.uniform(1, 365))
@@ -401,36 +409,10 @@ def policydesk_env(url: str, port: int) -> dict[str, str]:
 def load_policydesk(engine: Engine, templates: list[Template], n: int) -> tuple[list[int], float]:
     """Bulk-load ``n`` tickets; the account ids; the seconds it took."""
     t0 = time.perf_counter()
-    now = dt.datetime.now(dt.UTC)
-    policy = load_policy(POLICY)
-    plans: list[str | None] = [*policy.doc.plans] or [None]
     with engine.begin() as c:
         version = c.execute(select(PolicyVersion.version).where(PolicyVersion.active)).scalar_one()
         agent_id = c.execute(select(func.min(Agent.id))).scalar_one()
-        accounts, contacts = [], []
-        for k in range(EXTRA_ACCOUNTS):
-            plan = plans[k % len(plans)]
-            contract = policy.doc.plans[plan].contract if plan else None
-            row = {"name": f"Customer {k}", "plan": plan, "contract": contract}
-            account_id = c.execute(
-                insert(Account).values(**row, attributes={}, status="active", created_at=now)
-            ).inserted_primary_key[0]
-            contact_id = c.execute(
-                insert(Contact).values(
-                    name=f"Owner {k}",
-                    email=f"owner{k}@customer.test",
-                    account_id=account_id,
-                    trained=k % 3 != 0,
-                    created_at=now,
-                )
-            ).inserted_primary_key[0]
-            c.execute(
-                Account.__table__.update()
-                .where(Account.id == account_id)
-                .values(primary_contact_id=contact_id)
-            )
-            accounts.append(account_id)
-            contacts.append(contact_id)
+        accounts, contacts = seed_accounts(c, load_policy(POLICY), dt.datetime.now(dt.UTC))
         first_id = (c.execute(select(func.max(Ticket.id))).scalar() or 0) + 1
     batch = 10_000
     for lo in range(0, n, batch):
@@ -503,6 +485,37 @@ def load_policydesk(engine: Engine, templates: list[Template], n: int) -> tuple[
                 )
     settle(engine)
     return accounts, time.perf_counter() - t0
+
+
+def seed_accounts(c: Connection, policy: Policy, now: dt.datetime) -> tuple[list[int], list[int]]:
+    """``EXTRA_ACCOUNTS`` accounts on the policy's plans in turn, each with its owner as the
+    primary contact; their ids and the contacts' ids, in the same order."""
+    plans: list[str | None] = [*policy.doc.plans] or [None]
+    accounts, contacts = [], []
+    for k in range(EXTRA_ACCOUNTS):
+        plan = plans[k % len(plans)]
+        contract = policy.doc.plans[plan].contract if plan else None
+        row = {"name": f"Customer {k}", "plan": plan, "contract": contract}
+        account_id = c.execute(
+            insert(Account).values(**row, attributes={}, status="active", created_at=now)
+        ).inserted_primary_key[0]
+        contact_id = c.execute(
+            insert(Contact).values(
+                name=f"Owner {k}",
+                email=f"owner{k}@customer.test",
+                account_id=account_id,
+                trained=k % 3 != 0,
+                created_at=now,
+            )
+        ).inserted_primary_key[0]
+        c.execute(
+            Account.__table__.update()
+            .where(Account.id == account_id)
+            .values(primary_contact_id=contact_id)
+        )
+        accounts.append(account_id)
+        contacts.append(contact_id)
+    return accounts, contacts
 
 
 def settle(engine: Engine) -> None:
@@ -590,9 +603,20 @@ def peer_python() -> Path:
     return python
 
 
-def setup_peer(
+@dataclass
+class PeerSite:
+    """A loaded django-helpdesk project: how to run its driver, and what ``setup`` printed."""
+
+    driver: list[str]
+    site: Path
+    env: dict[str, str]
+    info: dict[str, Any]
+
+
+def load_peer(
     kind: str, n: int, templates: list[Template], pg_url: str, tmp: Path, cleanup: Cleanup
-) -> Target:
+) -> PeerSite:
+    """django-helpdesk's project on a fresh database of ``kind`` with ``n`` tickets."""
     python = peer_python()
     site = PEERS / f"run-{os.getpid()}-{kind}"
     shutil.rmtree(site, ignore_errors=True)
@@ -619,6 +643,14 @@ def setup_peer(
         f"  django-helpdesk: {n:,} tickets loaded in {time.perf_counter() - t0:.1f} s",
         highlight=False,
     )
+    return PeerSite(driver, site, env, info)
+
+
+def setup_peer(
+    kind: str, n: int, templates: list[Template], pg_url: str, tmp: Path, cleanup: Cleanup
+) -> Target:
+    peer = load_peer(kind, n, templates, pg_url, tmp, cleanup)
+    site, env, info = peer.site, peer.env, peer.info
     port = free_port()
     log = tmp / f"django-helpdesk-{kind}.log"
     gunicorn = [
@@ -853,6 +885,14 @@ def terminate_cleanly() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+def add_pg_url(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--pg-url",
+        default=os.environ.get("POLICYDESK_TEST_DATABASE_URL", DEFAULT_PG),
+        help="a PostgreSQL server (any database) where the bench may create databases",
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--quick", action="store_true", help="2,000 tickets, 3 s per measurement")
@@ -862,11 +902,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=None, help="seconds per measurement")
     parser.add_argument("--concurrency", type=int, default=4, help="clients (default 4)")
     parser.add_argument("--no-peer", action="store_true", help="Policydesk only")
-    parser.add_argument(
-        "--pg-url",
-        default=os.environ.get("POLICYDESK_TEST_DATABASE_URL", DEFAULT_PG),
-        help="a PostgreSQL server (any database) where the bench may create databases",
-    )
+    add_pg_url(parser)
     args = parser.parse_args(argv)
     sizes = QUICK if args.quick else FULL
     n = MILLION if args.million else (args.tickets or sizes.tickets)

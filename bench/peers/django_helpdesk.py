@@ -14,6 +14,14 @@ Commands:
 ``load --root DIR --templates FILE --n N``
     Bulk-loads ``N`` tickets built from the templates written by api_bench.py (the same ones
     Policydesk loads), each with its follow-ups, and ANALYZEs the tables.
+``escalate --root DIR --due N --smtp-port PORT [--days D]``
+    For bench/worker_bench.py: times django-helpdesk's periodic job, ``manage.py
+    escalate_tickets``, with exactly ``N`` tickets due. The queue escalates after ``D`` days
+    (default 1); every open ticket was escalated an hour ago (as if the job ran then), except
+    ``N`` open, not on hold, normal-priority tickets older than ``D`` days, never escalated.
+    Prints one JSON line: the tickets due, the seconds of the job's own query (listing the due
+    tickets, best and median of 5), the seconds of the whole job, the tickets it escalated.
+    Its e-mail goes to the SMTP server on 127.0.0.1:PORT (Django's SMTP backend).
 
 The settings are the ones known to work for this peer: ``django.contrib.sites`` and
 ``humanize`` in the apps with ``SITE_ID = 1``, ``HELPDESK_TEAMS_MODE_ENABLED = False``, DRF
@@ -274,6 +282,76 @@ def load(args: argparse.Namespace) -> None:
     print(json.dumps({"tickets": Ticket.objects.count(), "followups": FollowUp.objects.count()}))
 
 
+def escalate(args: argparse.Namespace) -> None:
+    import statistics
+    import time
+
+    root = Path(args.root)
+    start_django(root)
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.db import connection, transaction
+    from django.db.models import Q
+    from django.utils import timezone
+    from helpdesk.models import FollowUp, Queue, Ticket
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", args.smtp_port
+    queue = Queue.objects.get(slug="support")
+    queue.escalate_days = args.days
+    queue.save()
+    now = timezone.now()
+    old = now - dt.timedelta(days=args.days)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE helpdesk_ticket SET last_escalation = %s WHERE status IN (1, 2)",
+            [now - dt.timedelta(hours=1)],
+        )
+        # N due tickets, spread over the table (the same ones every round).
+        cursor.execute(
+            "UPDATE helpdesk_ticket SET last_escalation = NULL, priority = 3 WHERE id IN ("
+            " SELECT id FROM helpdesk_ticket WHERE status IN (1, 2) AND NOT on_hold"
+            " AND priority > 1 AND created <= %s"
+            " ORDER BY (id::bigint * 7919) %% 100003, id LIMIT %s)",
+            [old, args.due],
+        )
+    with connection.cursor() as cursor:  # nothing left for autovacuum to do meanwhile
+        cursor.execute("VACUUM ANALYZE helpdesk_ticket")
+
+    # The job's query, as escalate_tickets builds it (its last-escalation cut-off counts the
+    # days without an EscalationExclusion; there is none here).
+    cut = timezone.now() - dt.timedelta(days=args.days)
+    due = (
+        queue.ticket_set.filter(status__in=Ticket.OPEN_STATUSES)
+        .exclude(priority=1)
+        .filter(Q(on_hold__isnull=True) | Q(on_hold=False))
+        .filter(Q(last_escalation__lte=cut) | Q(last_escalation__isnull=True, created__lte=cut))
+    )
+    finds = []
+    found = 0
+    for _ in range(5):
+        t0 = time.perf_counter()
+        found = len(list(due.all()))  # a fresh query each time, not the cached rows
+        finds.append(time.perf_counter() - t0)
+    before = FollowUp.objects.filter(title="Ticket Escalated").count()
+    t0 = time.perf_counter()
+    call_command("escalate_tickets")
+    seconds = time.perf_counter() - t0
+    escalated = FollowUp.objects.filter(title="Ticket Escalated").count() - before
+    print(
+        json.dumps(
+            {
+                "due": found,
+                "find_best": min(finds),
+                "find_median": statistics.median(finds),
+                "seconds": seconds,
+                "escalated": escalated,
+                "open": Ticket.objects.filter(status__in=Ticket.OPEN_STATUSES).count(),
+            }
+        )
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -288,6 +366,12 @@ def main() -> None:
     ld.add_argument("--templates", required=True)
     ld.add_argument("--n", type=int, required=True)
     ld.set_defaults(run=load)
+    es = sub.add_parser("escalate")
+    es.add_argument("--root", required=True)
+    es.add_argument("--due", type=int, required=True)
+    es.add_argument("--smtp-port", type=int, required=True)
+    es.add_argument("--days", type=int, default=1)
+    es.set_defaults(run=escalate)
     args = parser.parse_args()
     args.run(args)
 

@@ -19,6 +19,7 @@ __all__ = ["Taken", "counts", "enqueue", "mark_delivered", "mark_failed", "oldes
 
 #: The longest wait between two attempts, however many have failed.
 MAX_BACKOFF = dt.timedelta(hours=6)
+_OUTBOX = OutboxMessage.metadata.tables[OutboxMessage.__tablename__]
 
 
 def enqueue(session: Session, messages: Sequence[Outgoing], *, now: dt.datetime) -> int:
@@ -44,9 +45,12 @@ def enqueue(session: Session, messages: Sequence[Outgoing], *, now: dt.datetime)
         for m in messages
     ]
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = insert(OutboxMessage).on_conflict_do_nothing(index_elements=["dedupe_key"])
-    result = session.execute(statement.returning(OutboxMessage.id), rows)
-    return len(result.all())
+    statement = insert(_OUTBOX).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    # One small statement run over the rows (pipelined on PostgreSQL), counted by the driver's
+    # summed row count. With RETURNING, the rows would be inlined into one statement per
+    # thousand, which the driver takes longer to parse than the server to run.
+    result = session.execute(statement, rows, execution_options={"preserve_rowcount": True})
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,8 +18,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from policydesk.accounts.models import Account, Contact
 from policydesk.agents.models import Agent
@@ -137,20 +138,22 @@ class Sweeper:
         batch = _Batch(session, now)
         outgoing: list[Outgoing] = []
         new_events: list[TicketEvent] = []
-        for ticket in tickets:
-            account = accounts.get(ticket.account_id) if ticket.account_id else None
-            try:
-                made, messages = self._act(batch, ticket, account, rows_by_ticket[ticket.id], stats)
-            except Exception:
-                log.exception("ticket %s: the sweep failed; looking again later", ticket.id)
-                ticket.wake_at = now + RETRY_AFTER
-                stats.errors += 1
-                continue
-            new_events.extend(made)
-            outgoing.extend(messages)
-            stats.tickets += 1
-        session.add_all(new_events)
-        session.flush()
+        read = {t.id: t.version for t in tickets}
+        with session.no_autoflush:  # the batch is written at once, below
+            for ticket in tickets:
+                account = accounts.get(ticket.account_id) if ticket.account_id else None
+                rows = rows_by_ticket[ticket.id]
+                try:
+                    made, messages = self._act(batch, ticket, account, rows, stats)
+                except Exception:
+                    log.exception("ticket %s: the sweep failed; looking again later", ticket.id)
+                    ticket.wake_at = now + RETRY_AFTER
+                    stats.errors += 1
+                    continue
+                new_events.extend(made)
+                outgoing.extend(messages)
+                stats.tickets += 1
+        _store(session, tickets, read, new_events)
         stats.messages += outbox.enqueue(session, outgoing, now=now)
         return stats
 
@@ -458,6 +461,71 @@ class Sweeper:
         if missing:
             data["asked_for"] = missing
         return TicketEvent(at=batch.now, type="acknowledgement", data=data)
+
+
+#: The ticket columns the sweep may change: the service's denormalised columns, and the tier
+#: and version when a breach raises the priority or moves the ticket up.
+_SWEPT = (
+    "status",
+    "priority",
+    "priority_rank",
+    "tier",
+    "updated_at",
+    "acknowledge_due_at",
+    "first_response_due_at",
+    "next_response_due_at",
+    "resolve_due_at",
+    "next_deadline_at",
+    "queue_deadline",
+    "open_work",
+    "wake_at",
+    "version",
+)
+_TICKETS = Ticket.metadata.tables[Ticket.__tablename__]
+_UPDATE_SWEPT = (
+    update(_TICKETS)
+    .where(_TICKETS.c.id == bindparam("b_id"), _TICKETS.c.version == bindparam("b_read"))
+    .values({name: bindparam(f"b_{name}", type_=_TICKETS.c[name].type) for name in _SWEPT})
+)
+_INSERT_EVENT = insert(TicketEvent.metadata.tables[TicketEvent.__tablename__])
+
+
+def _store(
+    session: Session, tickets: Sequence[Ticket], read: dict[int, int], events: list[TicketEvent]
+) -> None:
+    """Write the batch: its tickets in one UPDATE and its new events in one INSERT, each run
+    over the batch's rows (a pipelined executemany), rather than the unit of work's UPDATE per
+    ticket (a versioned row is updated alone, to check its row count) and INSERT … RETURNING
+    of every event's id, which nothing reads. Each UPDATE still names the version read; the
+    rows are locked since they were taken, so a mismatch is a bug, raised as the ORM would."""
+    if tickets:
+        params = [
+            {"b_id": t.id, "b_read": read[t.id], **{f"b_{n}": getattr(t, n) for n in _SWEPT}}
+            for t in tickets
+        ]
+        for ticket in tickets:
+            session.expunge(ticket)  # written here, not again by the flush
+        result = session.execute(_UPDATE_SWEPT, params)
+        if result.rowcount != len(params):  # type: ignore[attr-defined]
+            raise StaleDataError(
+                f"the sweep updated {result.rowcount} of {len(params)} tickets"  # type: ignore[attr-defined]
+            )
+    if events:
+        session.execute(
+            _INSERT_EVENT,
+            [
+                {
+                    "ticket_id": e.ticket_id,
+                    "at": e.at,
+                    "type": e.type,
+                    "agent_id": e.agent_id,
+                    "contact_id": e.contact_id,
+                    "body": e.body or "",
+                    "data": e.data,
+                }
+                for e in events
+            ],
+        )
 
 
 def _silent(alert: Alert, now: dt.datetime) -> TicketEvent:
