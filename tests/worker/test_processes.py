@@ -33,8 +33,12 @@ ROOT = Path(__file__).resolve().parents[2]
 POLICYDESK = Path(sys.executable).parent / "policydesk"
 TICKETS = 120
 RECEIVED = dt.datetime.fromisoformat("2026-11-30T09:00:00-05:00")  # Monday
-#: The workers' clocks start here: the warnings (10:30) are owed at once, the breaches (11:00)
-#: a few seconds later, when both workers are running.
+#: Ticket i is received this much after the one before: the breaches (from 11:00) fall due one
+#: after another over a few seconds of the workers' clocks, so that a worker killed while it
+#: works is always part-way through them, however fast the machine.
+SPREAD = dt.timedelta(milliseconds=40)
+#: The workers' clocks start here: the warnings (from 10:30) are owed at once, the breaches a
+#: few seconds later, when both workers are running.
 START_AT = "2026-11-30T10:59:56-05:00"
 DEADLINE_S = 120
 
@@ -58,16 +62,16 @@ def seed(engine: Engine) -> None:
             ticket = Ticket(
                 account_id=account.id, subject=f"Question {i}", body="", channel="email",
                 priority="normal", priority_rank=2, status="new", tier="L1",
-                policy_version=version, custom_fields={}, received_at=RECEIVED,
+                policy_version=version, custom_fields={}, received_at=RECEIVED + i * SPREAD,
                 updated_at=RECEIVED, queue_deadline=RECEIVED, open_work=True, version=1,
             )  # fmt: skip
             policy = policy_service.compiled(policy_service.active_version(s))
             facts = ticket_clocks.facts_of(ticket, account)
-            ticket_clocks.refresh(ticket, policy, facts, [], RECEIVED)
+            ticket_clocks.refresh(ticket, policy, facts, [], RECEIVED + i * SPREAD)
             s.add(ticket)
         s.flush()
         s.add_all(
-            TicketEvent(ticket_id=t.id, at=RECEIVED, type="received", data={})
+            TicketEvent(ticket_id=t.id, at=t.received_at, type="received", data={})
             for t in s.scalars(select(Ticket))
         )
 

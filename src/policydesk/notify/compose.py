@@ -40,6 +40,7 @@ def check_templates(policy: Policy) -> list[Issue]:
 class Composer:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self.domain = settings.mail_domain  # read once: it parses an address
         self.env = Environment(
             loader=PackageLoader("policydesk.notify"),
             autoescape=False,  # plain text: e-mail bodies, SMS and chat messages
@@ -56,7 +57,7 @@ class Composer:
         secret = self.settings.secret_key.get_secret_value().encode()
         digest = hmac.new(secret, key.encode(), hashlib.sha256).digest()
         token = base64.urlsafe_b64encode(digest[:24]).decode().rstrip("=")
-        return message_id_header(make_message_id(self.settings.mail_domain, ticket_id, token))
+        return message_id_header(make_message_id(self.domain, ticket_id, token))
 
     def render(
         self, template: str, context: Mapping[str, Any], policy: Policy | None = None

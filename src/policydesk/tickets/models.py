@@ -19,6 +19,10 @@ class Ticket(Base):
     __table_args__ = (
         # The agents' default queue: open work by urgency, then by the earliest deadline.
         Index("ix_tickets_queue", "priority_rank", "queue_deadline", "id"),
+        # The worker's due query, in the order it takes tickets: WHERE wake_at <= now ORDER BY
+        # wake_at, id. With wake_at alone, a burst of tickets due at one instant is read and
+        # sorted whole for every batch.
+        Index("ix_tickets_wake", "wake_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)  # the ticket number
@@ -48,7 +52,7 @@ class Ticket(Base):
     open_work: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
     #: When the worker must look at the ticket next: its earliest unsent warning or breach, or
     #: its next emergency page (in the past when something is owed now); None when nothing is.
-    wake_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), index=True)
+    wake_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     # Optimistic concurrency: every UPDATE says WHERE version = <the version read>. The

@@ -59,7 +59,7 @@ def upgrade() -> None:
 
     with op.batch_alter_table("tickets", schema=None) as batch_op:
         batch_op.add_column(sa.Column("wake_at", Instant(timezone=True), nullable=True))
-        batch_op.create_index(batch_op.f("ix_tickets_wake_at"), ["wake_at"], unique=False)
+        batch_op.create_index("ix_tickets_wake", ["wake_at", "id"], unique=False)
     # Tickets opened before the worker existed: it looks at each open one once and works out
     # what it owes (an overdue clock was never reported, so its breach goes out then).
     op.execute(sa.text("UPDATE tickets SET wake_at = received_at WHERE open_work"))
@@ -82,7 +82,7 @@ def _account_contact_keys() -> None:
 
 def downgrade() -> None:
     with op.batch_alter_table("tickets", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_tickets_wake_at"))
+        batch_op.drop_index("ix_tickets_wake")
         batch_op.drop_column("wake_at")
 
     with op.batch_alter_table("contacts", schema=None) as batch_op:
