@@ -131,7 +131,7 @@ from policydesk.db.engine import make_engine
 from policydesk.db.models import Agent, PolicyVersion, Ticket, TicketEvent
 from policydesk.outbox.models import OutboxMessage
 from policydesk.settings import Settings
-from policydesk.tickets.service import refresh
+from policydesk.tickets.clocks import refresh
 from policydesk.worker.sweep import Sweeper
 
 MILLION = 1_000_000
