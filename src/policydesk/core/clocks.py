@@ -290,7 +290,7 @@ def _clock(
     budget = plan.budget_us
     if budget is None:
         budget = cutoff(rule, cal, start)[0]
-    due, remaining, used_pauses = _spend(cal, start, pauses, budget)
+    due, remaining, cursor, used_pauses = _spend(cal, start, pauses, budget)
     result.paused_us = used_pauses
     result.due_us = due
     result.why = _Why(policy, triage, picked, plan, touch_start, end_at, end_kind)
@@ -301,7 +301,10 @@ def _clock(
             if lead.minutes is not None
             else int(budget * (lead.percent or 0) / 100)
         )
-        result.warn_us = _spend(cal, start, pauses, max(budget - lead_us, 0))[0]
+        if remaining > lead_us:  # the warning falls in the last running stretch, as a rule
+            result.warn_us = cal.add_us(cursor, remaining - lead_us)
+        else:
+            result.warn_us = _spend(cal, start, pauses, max(budget - lead_us, 0))[0]
     if end_at is not None:
         if end_kind.startswith("cancelled"):
             result.state = "cancelled"
@@ -321,10 +324,10 @@ def _clock(
 
 def _spend(
     cal: BusinessCalendar, start: int, pauses: list[tuple[int, int | None]], budget: int
-) -> tuple[int | None, int, list[tuple[int, int | None]]]:
+) -> tuple[int | None, int, int, list[tuple[int, int | None]]]:
     """When ``budget`` of open time since ``start`` is spent, skipping ``pauses``: the instant
-    (None while still paused), the open time left at the last resume, and the pauses that fell
-    before the budget ran out."""
+    (None while still paused), the open time left at the last resume and that resume, and the
+    pauses that fell before the budget ran out."""
     remaining = budget
     cursor = start
     used_pauses: list[tuple[int, int | None]] = []
@@ -335,9 +338,9 @@ def _spend(
         remaining -= used
         used_pauses.append((p_start, p_end))
         if p_end is None:
-            return None, remaining, used_pauses
+            return None, remaining, cursor, used_pauses
         cursor = p_end
-    return cal.add_us(cursor, remaining), remaining, used_pauses
+    return cal.add_us(cursor, remaining), remaining, cursor, used_pauses
 
 
 def _explain(r: ClockResult) -> Explanation:
