@@ -152,3 +152,10 @@ def test_every_text_in_the_corpus_is_storable() -> None:
             if isinstance(text, str):
                 assert "\x00" not in text
                 text.encode("utf-8")  # no lone surrogates
+
+
+def test_parsing_the_corpus_again_with_every_header_seen_before_gives_the_same_results() -> None:
+    # Parsed header fields are kept between messages; a second pass reads them all from there.
+    first = [parse(name) for name in sorted(EXPECTED)]
+    again = [parse(name) for name in sorted(EXPECTED)]
+    assert again == first

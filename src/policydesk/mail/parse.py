@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-from email import policy
 from email.message import Message
 from email.parser import BytesParser
 from typing import Final
@@ -41,6 +40,7 @@ from typing import Final
 from policydesk.mail import _walk
 from policydesk.mail.charsets import clean_text
 from policydesk.mail.headers import (
+    PARSING_POLICY,
     SYNTHETIC_DOMAIN,
     header_text,
     parse_addresses,
@@ -184,7 +184,7 @@ def parse_message(
         )
     headers: _Headers | None = None
     try:
-        message = BytesParser(policy=policy.default).parsebytes(raw)
+        message = BytesParser(policy=PARSING_POLICY).parsebytes(raw)
         headers = _Headers(message)
         return _parse(
             message,
