@@ -297,3 +297,21 @@ def test_sms_goes_to_the_gateway_only_for_agents_with_a_phone(make_desk: MakeDes
     desk.run(SATURDAY_NIGHT)
     assert {row.recipient for row in desk.outbox() if row.channel == "sms"} == {"+15550000005"}
     assert desk.settings.sms_gateway_url == SMS
+
+
+def test_a_batch_takes_the_earliest_due_tickets_and_leaves_the_rest_for_the_next(
+    make_desk: MakeDesk,
+) -> None:
+    desk = make_desk("rarelogic.yaml", now=FRIDAY_1659)
+    late = desk.open("2026-11-27T16:58:00-05:00")
+    early = desk.open("2026-11-27T16:50:00-05:00")
+    middle = desk.open("2026-11-27T16:55:00-05:00")
+    sweeper = desk.worker.sweeper
+    with desk.factory() as s:
+        assert sweeper.claim(s, now=at(FRIDAY_1659), limit=2) == [early, middle]
+        s.rollback()
+        assert [t.id for t in sweeper.due(s, now=at(FRIDAY_1659), limit=2)] == [early, middle]
+        s.rollback()
+        assert sweeper.claim(s, now=at("2026-11-27T16:49:00-05:00"), limit=2) == []
+    desk.run(FRIDAY_1659)  # batches of the settings' size: all three acknowledged
+    assert all(desk.events(t, "acknowledgement") for t in (late, early, middle))

@@ -17,9 +17,11 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import bindparam, insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Integer, any_, bindparam, insert, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy.sql.elements import ColumnElement
 
 from policydesk.accounts.models import Account
 from policydesk.core.alerts import Alert
@@ -70,16 +72,28 @@ class Sweeper:
         self.composer = Composer(settings)
         self.notices = Notices(settings, self.composer)
 
-    def due(self, session: Session, *, now: dt.datetime, limit: int) -> Sequence[Ticket]:
-        """Take up to ``limit`` due tickets, earliest first, locked for this transaction."""
+    def claim(self, session: Session, *, now: dt.datetime, limit: int) -> list[int]:
+        """The ids of up to ``limit`` due tickets, earliest first, locked for this transaction.
+
+        Only the ids, in the index's order: finding and locking a batch does not wait for the
+        loading of its wide rows, which ``due`` does next, by primary key."""
         query = (
-            select(Ticket)
+            select(Ticket.id)
             .where(Ticket.wake_at <= now)
             .order_by(Ticket.wake_at, Ticket.id)
             .limit(limit)
             .with_for_update(skip_locked=True)
         )
-        return session.scalars(query).all()
+        return list(session.scalars(query))
+
+    def due(self, session: Session, *, now: dt.datetime, limit: int) -> Sequence[Ticket]:
+        """The claimed tickets, loaded, earliest first."""
+        ids = self.claim(session, now=now, limit=limit)
+        if not ids:
+            return []
+        loaded = session.scalars(select(Ticket).where(_among(session, Ticket.id, ids))).all()
+        order = {ticket_id: i for i, ticket_id in enumerate(ids)}
+        return sorted(loaded, key=lambda t: order[t.id])
 
     def run(self, session: Session, *, now: dt.datetime, limit: int) -> SweepStats:
         """One batch, in the caller's transaction."""
@@ -92,7 +106,7 @@ class Sweeper:
         for row in session.scalars(
             select(TicketEvent)
             .where(
-                TicketEvent.ticket_id.in_(ids),
+                _among(session, TicketEvent.ticket_id, ids),
                 TicketEvent.type.in_(ticket_clocks.CORE_EVENTS),
             )
             .order_by(TicketEvent.ticket_id, TicketEvent.at, TicketEvent.id)
@@ -183,6 +197,16 @@ class Sweeper:
             log.warning("ticket %s still owes something after the sweep", ticket.id)
             ticket.wake_at = now + dt.timedelta(minutes=1)
         return made, messages
+
+
+def _among(
+    session: Session, column: InstrumentedAttribute[int], ids: list[int]
+) -> ColumnElement[bool]:
+    """``column IN ids``; on PostgreSQL as one array parameter: with a batch's 500 values in
+    an IN list, the driver spends longer rewriting the statement than the server running it."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(None, ids, type_=ARRAY(Integer)))
+    return column.in_(ids)
 
 
 def _store(
