@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import contextlib
 import imaplib
+import json
 import os
 import signal
 import smtplib
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -199,6 +201,59 @@ def test_a_poller_that_dies_after_commit_reads_the_message_again_and_records_it_
     assert (count(factory, Ticket), unseen(imap_server)) == (1, 1)
     monkeypatch.undo()
     assert poller(factory, mailbox(imap_server)).poll_all().taken == 1
+    assert (count(factory, Ticket), count(factory, MailMessage), unseen(imap_server)) == (1, 1, 0)
+
+
+@contextmanager
+def writes_blocked(db: CommittedDatabase) -> Iterator[None]:
+    """No other connection can write meanwhile: SQLite's write lock, or PostgreSQL's tables
+    that intake writes locked against writers (readers go on)."""
+    if db.url.startswith("sqlite"):
+        raw = sqlite3.connect(db.url.removeprefix("sqlite:///"), isolation_level=None)
+        raw.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        finally:
+            raw.execute("ROLLBACK")
+            raw.close()
+        return
+    with db.engine.connect() as conn, conn.begin() as txn:
+        conn.exec_driver_sql("LOCK TABLE mail_messages, tickets IN EXCLUSIVE MODE")
+        yield
+        txn.rollback()
+
+
+def test_a_poller_killed_between_fetch_and_commit_loses_nothing_and_doubles_nothing(
+    database: CommittedDatabase, imap_server: ImapServer, tmp_path: Path
+) -> None:
+    factory = sessions(database.engine)
+    make_mailroom(factory, "rarelogic.yaml")
+    imap_server.append(mail())
+    box = mailbox(imap_server).model_dump(mode="json")
+    box["password"] = imap_server.password
+    env = {**os.environ, "POLICYDESK_DATABASE_URL": database.url,
+           "POLICYDESK_IMAP_MAILBOXES": json.dumps([box])}  # fmt: skip
+    log = tmp_path / "poll.log"
+    with writes_blocked(database):
+        with log.open("wb") as out:
+            proc = subprocess.Popen([str(POLICYDESK), "mail", "poll"], env=env, stdout=out,
+                                    stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+        try:
+            deadline = time.monotonic() + 60
+            while "1 new message(s) fetched" not in log.read_text():
+                assert proc.poll() is None, log.read_text()
+                assert time.monotonic() < deadline, log.read_text()
+                time.sleep(0.05)
+            # It has the message and cannot commit it while the writes are blocked.
+            os.killpg(proc.pid, signal.SIGKILL)
+        finally:
+            proc.wait(timeout=20)
+    assert proc.returncode == -signal.SIGKILL
+    assert (count(factory, Ticket), count(factory, MailMessage), unseen(imap_server)) == (0, 0, 1)
+    again = subprocess.run([str(POLICYDESK), "mail", "poll"], env=env, capture_output=True,
+                           text=True, timeout=120)  # fmt: skip
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "fetched 1, taken in 1, failed 0" in again.stdout
     assert (count(factory, Ticket), count(factory, MailMessage), unseen(imap_server)) == (1, 1, 0)
 
 

@@ -80,6 +80,7 @@ class ImapPoller:
         """Fetch ``uids`` in one command, take each in (each committed on its own), then mark
         those taken in one command. False when the database failed: the rest stay unseen."""
         fetched = _fetch(mailbox, uids)
+        log.info("%s: %d new message(s) fetched", box.name, len(fetched))
         taken: list[str] = []
         try:
             for uid in uids:
