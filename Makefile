@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run cases test lint types unit bench clean
+.PHONY: install browser run cases test lint types unit bench clean
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -40,7 +40,16 @@ lint: $(STAMP)
 types: $(STAMP)
 	$(BIN)/mypy src
 
-unit: $(STAMP)
+# The console's browser tests drive Debian's Chromium (Playwright's own download is not
+# reachable here); installed once, from the distribution's packages.
+browser:
+	@command -v chromium >/dev/null || { \
+		SUDO=$$(test "$$(id -u)" = 0 || echo sudo); \
+		$$SUDO apt-get install -y -q chromium >/dev/null \
+		|| { $$SUDO apt-get update -q >/dev/null && $$SUDO apt-get install -y -q chromium >/dev/null; }; }
+	@chromium --version 2>/dev/null
+
+unit: $(STAMP) browser
 	$(BIN)/pytest -q
 
 test: lint types unit

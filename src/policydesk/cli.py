@@ -364,7 +364,8 @@ def serve(
         ),
     ] = False,
 ) -> None:
-    """Serve the API on POLICYDESK_HOST:POLICYDESK_PORT (default http://127.0.0.1:8000)."""
+    """Serve the agents' console and the API on POLICYDESK_HOST:POLICYDESK_PORT (default
+    http://127.0.0.1:8000)."""
     settings = _settings()
     import uvicorn
 
@@ -378,7 +379,8 @@ def serve(
             _start(stack, processes.background_worker(settings, _now))
         if receive_mail:
             _start(stack, processes.mail_receiver(settings, _now))
-        out.print(f"Policydesk on http://{settings.host}:{settings.port}  (API docs: /api/v1/docs)")
+        base = f"http://{settings.host}:{settings.port}"
+        out.print(f"Policydesk console on {base}/console/  (API docs: {base}/api/v1/docs)")
         host, port, access_log = settings.host, settings.port, settings.access_log
         if settings.workers == 1:
             app_ = for_serving(create_app(settings))

@@ -383,7 +383,10 @@ def test_every_route_is_in_the_matrix() -> None:
     routes = {
         (method, route.path)
         for route in iter_route_contexts(app.routes)
-        if route.path is not None
+        # The console's pages (and "/", which leads there) take no API caller: their own
+        # test sends every caller without an agent's session to sign in
+        # (tests/web/test_console.py::test_every_console_page_needs_an_agents_session).
+        if route.path is not None and route.path != "/" and not route.path.startswith("/console")
         for method in route.methods or ()
     }
     assert sorted(routes - set(MATRIX)) == [], "routes missing from the authorisation matrix"

@@ -8,7 +8,6 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request, Response
 
-from policydesk.core.clocks import ClockReport
 from policydesk.core.policy import Status
 from policydesk.mail import service as mail_service
 from policydesk.mail.schemas import AttachmentOut
@@ -16,7 +15,6 @@ from policydesk.tickets import queue as ticket_queue
 from policydesk.tickets import service as ticket_service
 from policydesk.tickets.models import Ticket
 from policydesk.tickets.schemas import (
-    ClockOut,
     EventIn,
     EventOut,
     PolicyMigrationIn,
@@ -25,6 +23,7 @@ from policydesk.tickets.schemas import (
     TicketOut,
     TicketPage,
     Tier,
+    clock_views,
 )
 from policydesk.web.context import actor_of, expected_version, runtime, unit
 from policydesk.web.params import IdFilter, PathId, TextFilter
@@ -35,22 +34,6 @@ router = APIRouter(prefix="/api/v1/tickets", tags=["tickets"])
 
 def _etag(response: Response, ticket: Ticket) -> None:
     response.headers["ETag"] = f'"{ticket.version}"'
-
-
-def _clocks(report: ClockReport) -> list[ClockOut]:
-    return [
-        ClockOut(
-            name=c.name,
-            state=c.state,
-            started_at=c.started_at,
-            due=c.due,
-            met_at=c.met_at,
-            breached=c.breached,
-            remaining_seconds=None if c.remaining_us is None else c.remaining_us // 1_000_000,
-            explanation=[str(s) for s in c.steps],
-        )
-        for c in report.clocks.values()
-    ]
 
 
 @router.post("", status_code=201, response_model=TicketOut)
@@ -111,7 +94,7 @@ def get_ticket(ticket_id: PathId, request: Request, response: Response) -> Ticke
         return TicketDetail(
             **TicketOut.model_validate(ticket).model_dump(),
             body=ticket.body,
-            clocks=_clocks(report),
+            clocks=clock_views(report),
             events=[EventOut.model_validate(e) for e in events],
             attachments=[AttachmentOut.model_validate(f) for f in files],
             missing_fields=ticket_service.missing_of(session, ticket),

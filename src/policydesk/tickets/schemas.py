@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from policydesk.core.clocks import ClockReport
 from policydesk.core.policy import Channel, Status
 from policydesk.mail.schemas import AttachmentOut
 from policydesk.types import Instant, NoNul, RowId
@@ -19,6 +20,7 @@ __all__ = [
     "TicketDetail",
     "TicketOut",
     "TicketPage",
+    "clock_views",
 ]
 
 Tier = Literal["L1", "L2", "PT", "Dev"]
@@ -111,6 +113,23 @@ class ClockOut(BaseModel):
     breached: bool
     remaining_seconds: int | None
     explanation: list[str]
+
+
+def clock_views(report: ClockReport) -> list[ClockOut]:
+    """Each clock of ``report`` as shown to agents: due, remaining, and the clauses behind it."""
+    return [
+        ClockOut(
+            name=c.name,
+            state=c.state,
+            started_at=c.started_at,
+            due=c.due,
+            met_at=c.met_at,
+            breached=c.breached,
+            remaining_seconds=None if c.remaining_us is None else c.remaining_us // 1_000_000,
+            explanation=[str(s) for s in c.steps],
+        )
+        for c in report.clocks.values()
+    ]
 
 
 class TicketOut(BaseModel):

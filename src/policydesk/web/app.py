@@ -8,7 +8,7 @@ import logging
 from collections.abc import Callable
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
@@ -17,6 +17,7 @@ from policydesk import metrics
 from policydesk.access import require_agent
 from policydesk.accounts import api as accounts_api
 from policydesk.agents import api as agents_api
+from policydesk.console import routes as console
 from policydesk.db.engine import begin_read_only, make_engine, session_scope, sessions
 from policydesk.mail import api as mail_api
 from policydesk.notify.compose import Composer
@@ -62,6 +63,11 @@ def create_app(
     app.include_router(agents_api.router)
     app.include_router(accounts_api.router)
     app.include_router(mail_api.router)
+    app.include_router(console.router)
+
+    @app.get("/", include_in_schema=False)
+    def home() -> RedirectResponse:
+        return RedirectResponse("/console/", status_code=303)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:

@@ -1,0 +1,1 @@
+"""The agents' web console (server-rendered pages over the same services as the API)."""
