@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import re
+from pathlib import Path
 
 import pytest
 from fastapi.routing import iter_route_contexts
@@ -12,6 +13,7 @@ from fastapi.routing import iter_route_contexts
 from policydesk.web.context import SESSION_COOKIE
 from tests.web.conftest import PASSWORD, Desk
 
+ROOT = Path(__file__).resolve().parents[2]
 FORM_TOKEN = re.compile(r'name="token" value="([0-9a-f]+)"')
 VERSION = re.compile(r'name="version" value="(\d+)"')
 
@@ -253,3 +255,43 @@ def test_the_pages_run_no_script_and_say_only_their_own_messages(desk: Desk) -> 
     assert "default-src 'none'" in r.headers["content-security-policy"]
     assert "frame-ancestors 'none'" in r.headers["content-security-policy"]
     assert "Call this number" not in r.text
+
+
+def test_taking_a_ticket_makes_it_yours_and_the_next_taker_is_told_who_has_it(desk: Desk) -> None:
+    tid = open_ticket(desk)
+    token = sign_in(desk)
+    r = desk.client.post(
+        f"/console/tickets/{tid}/take", data={"token": token}, follow_redirects=False
+    )
+    assert r.headers["location"] == f"/console/tickets/{tid}?done=take"
+    page = desk.client.get(r.headers["location"]).text
+    assert "The ticket is yours." in page
+    assert "Take it" not in page
+    token = sign_in(desk, email="lead@desk.test")
+    r = desk.client.post(f"/console/tickets/{tid}/take", data={"token": token})
+    assert r.status_code == 409
+    assert f"ticket {tid} was taken by Agent already" in r.text
+
+
+def test_a_tier_move_the_ladder_refuses_comes_back_with_the_reason(desk: Desk) -> None:
+    text = (ROOT / "policies" / "restaurant.yaml").read_text()
+    r = desk.client.post(
+        "/api/v1/policy", json={"text": text, "source": "restaurant.yaml"}, headers=desk.admin
+    )
+    assert r.status_code == 201, r.text
+    r = desk.client.post(
+        "/api/v1/accounts", json={"name": "Mesa Grill", "plan": "business_hours"},
+        headers=desk.admin,
+    )  # fmt: skip
+    assert r.status_code == 201, r.text
+    tid = open_ticket(desk, subject="Menu sync fails", channel="phone", account_id=r.json()["id"])
+    token = sign_in(desk)
+    r = post_event(desk, tid, token, type="tier", tier="L2")
+    assert r.status_code == 409  # type: ignore[attr-defined]
+    assert "L1 has logged 0 of the 1 suggestion" in r.text  # type: ignore[attr-defined]  # RS4
+    assert events(desk, tid) == ["received"]
+    r = post_event(desk, tid, token, type="reply", body="Try a resync.", suggestion="true")
+    assert r.status_code == 303  # type: ignore[attr-defined]
+    r = post_event(desk, tid, token, version="2", type="tier", tier="L2")
+    assert r.status_code == 303  # type: ignore[attr-defined]
+    assert "Moved to the new tier." in desk.client.get(f"/console/tickets/{tid}?done=tier").text

@@ -117,6 +117,8 @@ def test_an_agent_signs_in_reads_the_clocks_and_replies(browser: Browser, server
     expect(clocks).to_contain_text("target 2 business hours")
     expect(clocks).to_contain_text("(RL11)")
 
+    page.get_by_role("button", name="Take it").click()
+    expect(page.get_by_role("status")).to_have_text("The ticket is yours.")
     page.get_by_label("Text (reply or note)").fill("We found the tax rule; fixed within the hour.")
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_role("status")).to_have_text("Reply queued for sending.")

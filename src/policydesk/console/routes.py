@@ -12,7 +12,7 @@ import datetime as dt
 import hashlib
 import hmac
 from collections.abc import Iterable, Mapping
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args
 from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request
@@ -31,7 +31,7 @@ from policydesk.errors import DomainError, StaleVersion, Unauthenticated
 from policydesk.policies import service as policy_service
 from policydesk.tickets import queue as ticket_queue
 from policydesk.tickets import service as ticket_service
-from policydesk.tickets.schemas import EventIn, clock_views
+from policydesk.tickets.schemas import EventIn, Tier, clock_views
 from policydesk.web.context import SESSION_COOKIE, runtime, unit
 from policydesk.web.params import PathId
 
@@ -49,7 +49,8 @@ _PAGES = Environment(
 #: The queue shows this many tickets a page.
 PAGE = 50
 #: What the ticket page's forms may do; the API has the rest.
-FORM_EVENTS = ("reply", "note", "status")
+FORM_EVENTS = ("reply", "note", "status", "tier")
+TIERS = get_args(Tier)
 
 
 #: The pages run no script and load nothing from anywhere: text that slipped through escaping
@@ -59,7 +60,8 @@ _NO_SCRIPTS = (
     "frame-ancestors 'none'; base-uri 'none'"
 )
 #: What the ticket page says after a form was applied (``?done=``).
-_DONE = {"reply": "Reply queued for sending", "note": "Note added", "status": "Status changed"}
+_DONE = {"reply": "Reply queued for sending", "note": "Note added", "status": "Status changed",
+         "tier": "Moved to the new tier", "take": "The ticket is yours"}  # fmt: skip
 
 
 class _SignIn(Exception):
@@ -204,14 +206,17 @@ def add_event(
     type: Annotated[str, Form(max_length=20)] = "",
     body: Annotated[str, Form(max_length=200_000)] = "",
     status: Annotated[str, Form(max_length=30)] = "",
+    tier: Annotated[str, Form(max_length=10)] = "",
+    suggestion: Annotated[bool, Form()] = False,
 ) -> Response:
-    form = {"type": type, "body": body, "status": status}
+    form = {"type": type, "body": body, "status": status, "tier": tier,
+            "suggestion": "on" if suggestion else ""}  # fmt: skip
     try:
         try:
             with unit(request) as (session, now):
                 actor, sid = _agent(session, request, now)
                 _check_token(request, sid, token)
-                data = _event_in(type, body, status)
+                data = _event_in(type, body, status, tier, suggestion=suggestion)
                 ticket_service.record_event(
                     session, ticket_id=ticket_id, expected_version=version, data=data,
                     actor=actor, now=now, composer=runtime(request).composer,
@@ -223,7 +228,24 @@ def add_event(
     return RedirectResponse(f"/console/tickets/{ticket_id}?done={type}", status_code=303)
 
 
-def _event_in(kind: str, body: str, status: str) -> EventIn:
+@router.post("/tickets/{ticket_id}/take")
+def take(
+    request: Request, ticket_id: PathId, token: Annotated[str, Form(max_length=200)] = ""
+) -> Response:
+    try:
+        try:
+            with unit(request) as (session, now):
+                actor, sid = _agent(session, request, now)
+                _check_token(request, sid, token)
+                ticket_service.take_ticket(session, ticket_id=ticket_id, actor=actor, now=now)
+        except DomainError as exc:
+            return _ticket(request, ticket_id, error=exc, status=exc.status)
+    except _SignIn:
+        return _to_sign_in(request)
+    return RedirectResponse(f"/console/tickets/{ticket_id}?done=take", status_code=303)
+
+
+def _event_in(kind: str, body: str, status: str, tier: str, *, suggestion: bool) -> EventIn:
     if kind not in FORM_EVENTS:
         raise _FormError(f"{kind!r} is not one of: {', '.join(FORM_EVENTS)}", field="type")
     if kind in ("reply", "note") and not body.strip():
@@ -231,8 +253,11 @@ def _event_in(kind: str, body: str, status: str) -> EventIn:
     fields: dict[str, Any] = {"type": kind}
     if kind == "status":
         fields["status"] = status
+    elif kind == "tier":
+        fields["tier"] = tier
     else:
         fields["body"] = body
+        fields["suggestion"] = suggestion and kind == "reply"
     try:
         return EventIn.model_validate(fields)
     except ValidationError as exc:
@@ -271,7 +296,8 @@ def _ticket(
             requester=session.get(Contact, ticket.requester_id) if ticket.requester_id else None,
             agents=_names(session, Agent, [*(e.agent_id for e in events), ticket.assignee_id]),
             contacts=_names(session, Contact, (e.contact_id for e in events)),
-            statuses=STATUSES, form=form or {"type": "reply", "body": "", "status": ""},
+            statuses=STATUSES, tiers=TIERS,
+            form=form or {"type": "reply", "body": "", "status": "", "tier": "", "suggestion": ""},
             error=error, stale=isinstance(error, StaleVersion),
             done=_DONE.get(request.query_params.get("done", ""), "") if error is None else "",
             when=_when(policy.zone), left=_left,
