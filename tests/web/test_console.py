@@ -9,9 +9,12 @@ from pathlib import Path
 
 import pytest
 from fastapi.routing import iter_route_contexts
+from sqlalchemy.orm import Session, sessionmaker
 
+from policydesk.db.engine import session_scope
+from policydesk.mail.models import MailMessage
 from policydesk.web.context import SESSION_COOKIE
-from tests.web.conftest import PASSWORD, Desk
+from tests.web.conftest import NOW, PASSWORD, Desk
 
 ROOT = Path(__file__).resolve().parents[2]
 FORM_TOKEN = re.compile(r'name="token" value="([0-9a-f]+)"')
@@ -295,3 +298,23 @@ def test_a_tier_move_the_ladder_refuses_comes_back_with_the_reason(desk: Desk) -
     r = post_event(desk, tid, token, version="2", type="tier", tier="L2")
     assert r.status_code == 303  # type: ignore[attr-defined]
     assert "Moved to the new tier." in desk.client.get(f"/console/tickets/{tid}?done=tier").text
+
+
+def test_quarantined_mail_waits_in_the_console_with_its_reason_and_its_bytes(
+    desk: Desk, factory: sessionmaker[Session]
+) -> None:
+    raw = b"Subject: <b>broken</b>\r\n\r\nno sender at all\r\n"
+    with session_scope(factory) as s:
+        s.add(MailMessage(message_id="q@x.test", source="smtp", received_at=NOW, kind="unknown",
+                          outcome="quarantined", reason="no From address", subject="<b>broken</b>",
+                          raw_sha256="0" * 64, raw_size=len(raw), raw=raw))  # fmt: skip
+    sign_in(desk)
+    page = desk.client.get("/console/mail").text
+    assert "no From address" in page
+    assert "&lt;b&gt;broken&lt;/b&gt;" in page
+    link = re.search(r'href="(/api/v1/mail/messages/\d+/raw)"', page)
+    assert link is not None
+    r = desk.client.get(link[1])  # the console's session is enough: no API token
+    assert (r.status_code, r.content) == (200, raw)
+    assert r.headers["content-disposition"].startswith("attachment")
+    assert "No ticket mail." in desk.client.get("/console/mail?outcome=ticket").text

@@ -28,6 +28,7 @@ from policydesk.agents import service as agent_service
 from policydesk.agents.models import Agent
 from policydesk.core.policy import STATUSES
 from policydesk.errors import DomainError, StaleVersion, Unauthenticated
+from policydesk.mail import service as mail_service
 from policydesk.policies import service as policy_service
 from policydesk.tickets import queue as ticket_queue
 from policydesk.tickets import service as ticket_service
@@ -186,6 +187,32 @@ def queue(request: Request, status: str = "", cursor: str = "") -> Response:
         return _to_sign_in(request)
 
 
+# ----- mail ------------------------------------------------------------------------------------
+
+MAIL_OUTCOMES = ("quarantined", "refused", "ignored", "ticket", "reply")
+
+
+@router.get("/mail")
+def mail(request: Request, outcome: str = "quarantined", after: int | None = None) -> Response:
+    """Inbound mail, quarantine first: what could not be taken in waits here, with its reason
+    and its bytes as they came, for an agent to read."""
+    if outcome not in MAIL_OUTCOMES:
+        outcome = "quarantined"
+    try:
+        with unit(request, read_only=True) as (session, now):
+            actor, sid = _agent(session, request, now)
+            rows, nxt = mail_service.list_messages(
+                session, actor=actor, outcome=outcome, after=after, limit=PAGE
+            )
+            zone = policy_service.active_policy(session).zone
+            return _page(
+                request, "mail.html", me=actor.agent, token=_token(request, sid), rows=rows,
+                next_after=nxt, shown=outcome, outcomes=MAIL_OUTCOMES, when=_when(zone),
+            )  # fmt: skip
+    except _SignIn:
+        return _to_sign_in(request)
+
+
 # ----- one ticket ------------------------------------------------------------------------------
 
 
@@ -292,6 +319,7 @@ def _ticket(
             request, "ticket.html", status, me=actor.agent, token=_token(request, sid),
             ticket=ticket, clocks=clock_views(ticket_service.clocks_of(session, ticket, now)),
             events=events, missing=ticket_service.missing_of(session, ticket),
+            files=mail_service.attachments_of(session, ticket.id),
             account=session.get(Account, ticket.account_id) if ticket.account_id else None,
             requester=session.get(Contact, ticket.requester_id) if ticket.requester_id else None,
             agents=_names(session, Agent, [*(e.agent_id for e in events), ticket.assignee_id]),
