@@ -18,7 +18,7 @@ from policydesk.agents.schemas import (
     TokenOut,
 )
 from policydesk.errors import Forbidden, NotFound
-from policydesk.web.context import SESSION_COOKIE, actor_of, runtime, unit
+from policydesk.web.context import SESSION_COOKIE, actor_of, runtime, set_session_cookie, unit
 from policydesk.web.params import PathId
 
 router = APIRouter(prefix="/api/v1", tags=["agents"])
@@ -31,14 +31,7 @@ def _login(data: LoginIn, request: Request, response: Response, *, contact: bool
             session, email=data.email, password=data.password, contact=contact, now=now, days=days
         )
         me = _me(agent_service.authenticate_session(session, sid, now))
-    response.set_cookie(
-        SESSION_COOKIE,
-        sid,
-        max_age=days * 86_400,
-        httponly=True,
-        samesite="lax",
-        secure=runtime(request).settings.mode == "production",
-    )
+    set_session_cookie(request, response, sid)
     return me
 
 

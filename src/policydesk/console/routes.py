@@ -33,7 +33,7 @@ from policydesk.policies import service as policy_service
 from policydesk.tickets import queue as ticket_queue
 from policydesk.tickets import service as ticket_service
 from policydesk.tickets.schemas import EventIn, Tier, clock_views
-from policydesk.web.context import SESSION_COOKIE, runtime, unit
+from policydesk.web.context import SESSION_COOKIE, runtime, set_session_cookie, unit
 from policydesk.web.params import PathId
 
 __all__ = ["router"]
@@ -133,14 +133,7 @@ def login(
     except Unauthenticated as exc:
         return _page(request, "login.html", 401, next=_safe_next(next), email=email, error=exc)
     response = RedirectResponse(_safe_next(next), status_code=303)
-    response.set_cookie(
-        SESSION_COOKIE,
-        sid,
-        max_age=days * 86_400,
-        httponly=True,
-        samesite="lax",
-        secure=runtime(request).settings.mode == "production",
-    )
+    set_session_cookie(request, response, sid)
     return response
 
 

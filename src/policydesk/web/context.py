@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from fastapi import Request
+from fastapi import Request, Response
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -19,7 +19,15 @@ from policydesk.errors import DomainError, Unauthenticated
 from policydesk.notify.compose import Composer
 from policydesk.settings import Settings
 
-__all__ = ["SESSION_COOKIE", "Runtime", "actor_of", "expected_version", "runtime", "unit"]
+__all__ = [
+    "SESSION_COOKIE",
+    "Runtime",
+    "actor_of",
+    "expected_version",
+    "runtime",
+    "set_session_cookie",
+    "unit",
+]
 
 SESSION_COOKIE = "pd_session"
 _ETAG = re.compile(r'\s*(?:W/)?"?(\d{1,18})"?\s*')
@@ -83,3 +91,17 @@ def expected_version(request: Request) -> int:
     if m is None:
         raise PreconditionRequired(f"If-Match {raw!r} is not an ETag of this API", field="If-Match")
     return int(m[1])
+
+
+def set_session_cookie(request: Request, response: Response, sid: str) -> None:
+    """The signed-in session, for the browser: unreadable by scripts, not sent with other
+    sites' posts, and only over HTTPS in production."""
+    settings = runtime(request).settings
+    response.set_cookie(
+        SESSION_COOKIE,
+        sid,
+        max_age=settings.session_days * 86_400,
+        httponly=True,
+        samesite="lax",
+        secure=settings.mode == "production",
+    )
