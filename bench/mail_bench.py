@@ -11,9 +11,10 @@ names an earlier message by In-Reply-To. Each run:
 
 SMTP (Policydesk)
     A fresh database ``pdmail_<pid>`` (``policydesk db upgrade`` and ``demo``), and
-    ``policydesk mail serve`` as its own process; ``C`` client processes, each on one SMTP
-    connection, send their share; a message counts when the server has answered 250, which it
-    does only once the message is committed. Reported: messages/s and p50/p95 per message.
+    ``policydesk mail serve`` as its own process (one SMTP listener, ``--workers`` intake
+    processes behind it); ``C`` client processes, each on one SMTP connection, send their
+    share; a message counts when the server has answered 250, which it does only once the
+    message is committed. Reported: messages/s and p50/p95 per message.
 IMAP (Policydesk, then django-helpdesk)
     A pymap server (the IMAP server the tests use) holds the same messages; Policydesk's poller
     takes them in one by one (fetch, intake, commit, flag seen), timed; then a fresh mailbox
@@ -227,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--messages", type=int, default=None)
     parser.add_argument("--concurrency", type=int, default=4, help="SMTP clients (default 4)")
     parser.add_argument("--no-peer", action="store_true", help="Policydesk only")
-    parser.add_argument("--workers", type=int, default=2, help="receiver processes (default 2)")
+    parser.add_argument("--workers", type=int, default=2, help="intake processes (default 2)")
     parser.add_argument(
         "--pg-url", default=os.environ.get("POLICYDESK_TEST_DATABASE_URL", DEFAULT_PG)
     )
@@ -237,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--messages must be 10..100,000 and --concurrency 1..32")
     loads = [loadavg("start")]
     console.print(f"mail bench: {n:,} messages, {args.concurrency} SMTP clients, "
-                  f"{args.workers} receiver processes, PostgreSQL; "
+                  f"{args.workers} intake processes, PostgreSQL; "
                   f"{os.cpu_count()} cores; load average {loads[0]}", highlight=False)  # fmt: skip
     raws = messages(n + 1)
     rows: list[tuple[str, str, str, str, str]] = []

@@ -445,7 +445,7 @@ def run_worker(
 def mail_serve() -> None:
     """Take in mail for the desk over SMTP on POLICYDESK_MAIL_LISTEN_HOST:PORT (default
     127.0.0.1:2525), for a relay to forward to; each message is stored before 250 is answered.
-    POLICYDESK_MAIL_WORKERS processes share the port."""
+    POLICYDESK_MAIL_WORKERS intake processes take the messages in, whatever the connections."""
     settings = _settings()
     processes.configure_logging()
     stop = processes.stop_on_signal()

@@ -7,14 +7,17 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
-import multiprocessing
 import signal
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from policydesk.db.engine import make_engine, sessions
 from policydesk.settings import Settings
+
+if TYPE_CHECKING:
+    from policydesk.mail.intake_pool import IntakePool
 
 __all__ = [
     "CannotStart",
@@ -48,51 +51,48 @@ def stop_on_signal() -> threading.Event:
 
 
 @contextlib.contextmanager
-def mail_receiver(
-    settings: Settings, clock: Callable[[], dt.datetime], *, shared: bool = False
+def mail_receiver(settings: Settings, clock: Callable[[], dt.datetime]) -> Iterator[str]:
+    """The SMTP receiver, its intake in this process's threads; yields a line saying where it
+    listens."""
+    with _receiver(settings, clock, None) as line:
+        yield line
+
+
+def mail_receiver_processes(settings: Settings, stop: threading.Event) -> Iterator[str]:
+    """The SMTP receiver with ``mail_workers`` intake processes behind it (in this process's
+    threads for one), until ``stop`` is set. Yields the line saying where it listens."""
+    from policydesk.mail.intake_pool import IntakePool
+
+    pool = IntakePool(settings.mail_workers) if settings.mail_workers > 1 else None
+    try:
+        if pool is not None:
+            pool.start()
+        with _receiver(settings, _utc_now, pool) as line:
+            yield line
+            stop.wait()
+    finally:
+        if pool is not None:
+            pool.close()
+
+
+@contextlib.contextmanager
+def _receiver(
+    settings: Settings, clock: Callable[[], dt.datetime], pool: IntakePool | None
 ) -> Iterator[str]:
-    """The SMTP receiver; yields a line saying where it listens."""
     from policydesk.mail.intake import Intaker
     from policydesk.mail.smtp import IntakeHandler, start_receiver
 
     factory = sessions(make_engine(settings.database_url))
-    host, port, n = settings.mail_listen_host, settings.mail_listen_port, settings.mail_workers
+    host, port = settings.mail_listen_host, settings.mail_listen_port
     try:
-        receiver = start_receiver(
-            IntakeHandler(Intaker(settings, factory, clock=clock)), shared=shared
-        )
+        receiver = start_receiver(IntakeHandler(Intaker(settings, factory, clock=clock), pool))
     except OSError as exc:
         raise CannotStart(f"cannot listen on {host}:{port}: {exc}") from None
+    intake = f"{pool.processes} intake processes" if pool else "intake in this process"
     try:
-        yield f"taking in mail on smtp://{host}:{port} ({n} process{'es' if n > 1 else ''})"
+        yield f"taking in mail on smtp://{host}:{port} ({intake})"
     finally:
         receiver.stop()
-
-
-def mail_receiver_processes(settings: Settings, stop: threading.Event) -> Iterator[str]:
-    """``mail_workers`` receivers sharing the port: this process and spawned ones, until
-    ``stop`` is set. Yields the line saying where they listen."""
-    others = [
-        multiprocessing.get_context("spawn").Process(target=_receiver_process, daemon=True)
-        for _ in range(settings.mail_workers - 1)
-    ]
-    now = _utc_now
-    with mail_receiver(settings, now, shared=bool(others)) as line:
-        for process in others:
-            process.start()
-        yield line
-        stop.wait()
-    for process in others:
-        process.terminate()
-        process.join(timeout=10)
-
-
-def _receiver_process() -> None:
-    """One more receiver (spawned: it reads the same environment)."""
-    configure_logging()
-    stop = stop_on_signal()
-    with mail_receiver(Settings(), _utc_now, shared=True):
-        stop.wait()
 
 
 @contextlib.contextmanager

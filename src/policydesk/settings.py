@@ -84,7 +84,7 @@ class Settings(BaseSettings):
     mail_addresses: list[str] = []
     mail_listen_host: str = "127.0.0.1"
     mail_listen_port: int = Field(2525, ge=1, le=65535)
-    #: Receiver processes sharing the port (``policydesk mail serve``).
+    #: Intake processes behind the SMTP listener (``policydesk mail serve``); 1: its threads.
     mail_workers: int = Field(1, ge=1, le=64)
     #: A larger message is refused at once (SMTP 552), before it is read.
     mail_max_message_bytes: int = Field(25 * 1024 * 1024, ge=1024, le=1024**3)

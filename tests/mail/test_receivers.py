@@ -10,7 +10,6 @@ import json
 import os
 import signal
 import smtplib
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -18,6 +17,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -262,9 +262,20 @@ def test_an_unreachable_mailbox_is_reported_not_raised(factory: sessionmaker[Ses
     assert poller(factory, box).poll_all().failed == 1
 
 
-def test_mail_serve_runs_as_processes_sharing_the_port(
-    database: CommittedDatabase, tmp_path: Path
-) -> None:
+def intake_processes(serve: subprocess.Popen[bytes]) -> list[int]:
+    """The intake processes ``policydesk mail serve`` spawned."""
+    found = []
+    for task in Path(f"/proc/{serve.pid}/task").iterdir():  # children of any of its threads
+        for child in (task / "children").read_text().split():
+            with contextlib.suppress(OSError):
+                if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes():
+                    found.append(int(child))
+    return found
+
+
+@contextmanager
+def mail_serve(database: CommittedDatabase, tmp_path: Path) -> Iterator[tuple[int, Any]]:
+    """``policydesk mail serve`` with two intake processes; (its port, the process)."""
     with session_scope(sessions(database.engine)) as s:
         text = (ROOT / "policies" / "rarelogic.yaml").read_text()
         policy_service.activate_policy(s, text=text, source="rarelogic", now=NOW)
@@ -277,16 +288,49 @@ def test_mail_serve_runs_as_processes_sharing_the_port(
                                 stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
     try:
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
-                break
+        while "taking in mail on smtp://127.0.0.1" not in log.read_text():
+            assert proc.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, log.read_text()
             time.sleep(0.1)
-        for i in range(12):  # a connection each: the kernel spreads them over the processes
-            send(port, mail(message_id=f"p{i}@acme.test", sender=f"Ann <ann{i}@acme.test>"))
-        with Session(database.engine) as s:
-            assert s.scalar(select(func.count()).select_from(Ticket)) == 12
-        assert "taking in mail on smtp://127.0.0.1" in log.read_text()
-        assert "(2 processes)" in log.read_text()
+        assert "(2 intake processes)" in log.read_text()
+        yield port, proc
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=20)
+        proc.wait(timeout=30)
+
+
+def test_one_connection_is_taken_in_by_all_the_intake_processes(
+    database: CommittedDatabase, tmp_path: Path
+) -> None:
+    with mail_serve(database, tmp_path) as (port, proc):
+        assert len(intake_processes(proc)) == 2
+        with smtplib.SMTP("127.0.0.1", port, timeout=30) as smtp:  # a relay's one connection
+            for i in range(12):
+                raw = mail(message_id=f"p{i}@acme.test", sender=f"Ann <ann{i}@acme.test>")
+                smtp.sendmail("ann@acme.test", ["support@desk.test"], raw)
+        with Session(database.engine) as s:
+            assert s.scalar(select(func.count()).select_from(Ticket)) == 12
+
+
+def test_an_intake_process_killed_loses_no_message_and_is_replaced(
+    database: CommittedDatabase, tmp_path: Path
+) -> None:
+    with mail_serve(database, tmp_path) as (port, proc):
+        send(port, mail(message_id="before@acme.test"))
+        os.kill(intake_processes(proc)[0], signal.SIGKILL)
+        codes: list[int] = []
+        for attempt in range(20):  # as a relay does: a 4xx answer means "send it again later"
+            try:
+                send(port, mail(message_id="after@acme.test", subject="After"))
+                break
+            except smtplib.SMTPDataError as exc:
+                codes.append(exc.smtp_code)
+                time.sleep(0.2 * attempt)
+        else:
+            pytest.fail("the receiver never took a message in again")
+        assert codes in ([], [451])  # at most the message the killed process had
+        with Session(database.engine) as s:
+            subjects = set(s.scalars(select(Ticket.subject)))
+        assert len(subjects) == 2
+        assert "After" in subjects
+        assert intake_processes(proc)  # fresh ones

@@ -1,7 +1,9 @@
 """The SMTP receiver (``policydesk mail serve``): mail for the desk's addresses, taken in and
 committed before ``250`` is answered. A message that cannot be stored now is answered ``451``
 (the sending server keeps it and tries again); one over the size limit ``552`` before it is
-read. Each message runs in a worker thread, so that the server keeps accepting meanwhile."""
+read. Each message runs in a worker thread, or in the next free intake process
+(``POLICYDESK_MAIL_WORKERS``, see ``policydesk.mail.intake_pool``), so that the server keeps
+accepting meanwhile."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from aiosmtpd.smtp import Envelope
 from aiosmtpd.smtp import Session as SmtpSession
 
 from policydesk.mail.intake import Intaker
+from policydesk.mail.intake_pool import IntakePool
 
 __all__ = ["IntakeHandler", "start_receiver"]
 
@@ -23,8 +26,9 @@ log = logging.getLogger("policydesk.mail")
 class IntakeHandler:
     """aiosmtpd's handler: refuses mail for other addresses, takes the rest in."""
 
-    def __init__(self, intaker: Intaker) -> None:
+    def __init__(self, intaker: Intaker, pool: IntakePool | None = None) -> None:
         self.intaker = intaker
+        self.pool = pool
         self.settings = intaker.settings
         self.addresses = {a.strip().lower() for a in intaker.settings.mail_addresses}
 
@@ -48,7 +52,10 @@ class IntakeHandler:
         sender = (envelope.mail_from or "").strip().strip("<>")
         raw = b"Return-Path: <" + sender.encode() + b">\r\n" + content
         try:
-            done = await asyncio.to_thread(self.intaker.take, raw, source="smtp")
+            if self.pool is None:
+                done = await asyncio.to_thread(self.intaker.take, raw, source="smtp")
+            else:
+                done = await self.pool.take(raw, source="smtp")
         except Exception:
             log.exception("a message from %s could not be stored; answered 451", envelope.mail_from)
             return "451 4.3.0 The message could not be stored now; please try again later"
@@ -57,25 +64,10 @@ class IntakeHandler:
         return f"250 2.0.0 OK: {done.outcome}"
 
 
-class _SharedPortController(Controller):
-    """Binds with SO_REUSEPORT, so that several receiver processes share one port and the
-    kernel spreads the connections over them."""
-
-    def _create_server(self) -> Any:
-        return self.loop.create_server(
-            self._factory_invoker,
-            host=self.hostname,
-            port=self.port,
-            ssl=self.ssl_context,
-            reuse_port=True,
-        )
-
-
-def start_receiver(handler: IntakeHandler, *, shared: bool = False) -> Controller:
-    """Listen on ``mail_listen_host:mail_listen_port`` in a thread; ``.stop()`` ends it.
-    ``shared``: other processes listen on the same port (``POLICYDESK_MAIL_WORKERS``)."""
+def start_receiver(handler: IntakeHandler) -> Controller:
+    """Listen on ``mail_listen_host:mail_listen_port`` in a thread; ``.stop()`` ends it."""
     s = handler.settings
-    controller = (_SharedPortController if shared else Controller)(
+    controller = Controller(
         handler,
         hostname=s.mail_listen_host,
         port=s.mail_listen_port,
