@@ -204,6 +204,21 @@ def test_a_poller_that_dies_after_commit_reads_the_message_again_and_records_it_
     assert (count(factory, Ticket), count(factory, MailMessage), unseen(imap_server)) == (1, 1, 0)
 
 
+def start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """``policydesk *args`` in its own process group, its output in ``log``."""
+    with log.open("wb") as out:
+        return subprocess.Popen([str(POLICYDESK), *args], env=env, stdout=out,
+                                stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+
+
+def wait_for_line(proc: subprocess.Popen[bytes], log: Path, text: str) -> None:
+    deadline = time.monotonic() + 60
+    while text not in log.read_text():
+        assert proc.poll() is None, log.read_text()
+        assert time.monotonic() < deadline, log.read_text()
+        time.sleep(0.05)
+
+
 @contextmanager
 def writes_blocked(db: CommittedDatabase) -> Iterator[None]:
     """No other connection can write meanwhile: SQLite's write lock, or PostgreSQL's tables
@@ -235,15 +250,9 @@ def test_a_poller_killed_between_fetch_and_commit_loses_nothing_and_doubles_noth
            "POLICYDESK_IMAP_MAILBOXES": json.dumps([box])}  # fmt: skip
     log = tmp_path / "poll.log"
     with writes_blocked(database):
-        with log.open("wb") as out:
-            proc = subprocess.Popen([str(POLICYDESK), "mail", "poll"], env=env, stdout=out,
-                                    stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+        proc = start(["mail", "poll"], env, log)
         try:
-            deadline = time.monotonic() + 60
-            while "1 new message(s) fetched" not in log.read_text():
-                assert proc.poll() is None, log.read_text()
-                assert time.monotonic() < deadline, log.read_text()
-                time.sleep(0.05)
+            wait_for_line(proc, log, "1 new message(s) fetched")
             # It has the message and cannot commit it while the writes are blocked.
             os.killpg(proc.pid, signal.SIGKILL)
         finally:
@@ -283,15 +292,9 @@ def mail_serve(database: CommittedDatabase, tmp_path: Path) -> Iterator[tuple[in
     env = {**os.environ, "POLICYDESK_DATABASE_URL": database.url,
            "POLICYDESK_MAIL_LISTEN_PORT": str(port), "POLICYDESK_MAIL_WORKERS": "2"}  # fmt: skip
     log = tmp_path / "serve.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen([str(POLICYDESK), "mail", "serve"], env=env, stdout=out,
-                                stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+    proc = start(["mail", "serve"], env, log)
     try:
-        deadline = time.monotonic() + 60
-        while "taking in mail on smtp://127.0.0.1" not in log.read_text():
-            assert proc.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.1)
+        wait_for_line(proc, log, "taking in mail on smtp://127.0.0.1")
         assert "(2 intake processes)" in log.read_text()
         yield port, proc
     finally:

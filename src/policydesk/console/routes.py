@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Annotated, Any, get_args
 from urllib.parse import quote
 
@@ -231,38 +231,50 @@ def add_event(
 ) -> Response:
     form = {"type": type, "body": body, "status": status, "tier": tier,
             "suggestion": "on" if suggestion else ""}  # fmt: skip
-    try:
-        try:
-            with unit(request) as (session, now):
-                actor, sid = _agent(session, request, now)
-                _check_token(request, sid, token)
-                data = _event_in(type, body, status, tier, suggestion=suggestion)
-                ticket_service.record_event(
-                    session, ticket_id=ticket_id, expected_version=version, data=data,
-                    actor=actor, now=now, composer=runtime(request).composer,
-                )  # fmt: skip
-        except DomainError as exc:
-            return _ticket(request, ticket_id, form=form, error=exc, status=exc.status)
-    except _SignIn:
-        return _to_sign_in(request)
-    return RedirectResponse(f"/console/tickets/{ticket_id}?done={type}", status_code=303)
+
+    def change(session: Session, actor: Actor, now: dt.datetime) -> None:
+        data = _event_in(type, body, status, tier, suggestion=suggestion)
+        ticket_service.record_event(
+            session, ticket_id=ticket_id, expected_version=version, data=data, actor=actor,
+            now=now, composer=runtime(request).composer,
+        )  # fmt: skip
+
+    return _apply(request, ticket_id, token, change, done=type, form=form)
 
 
 @router.post("/tickets/{ticket_id}/take")
 def take(
     request: Request, ticket_id: PathId, token: Annotated[str, Form(max_length=200)] = ""
 ) -> Response:
+    def change(session: Session, actor: Actor, now: dt.datetime) -> None:
+        ticket_service.take_ticket(session, ticket_id=ticket_id, actor=actor, now=now)
+
+    return _apply(request, ticket_id, token, change, done="take")
+
+
+def _apply(
+    request: Request,
+    ticket_id: int,
+    token: str,
+    change: Callable[[Session, Actor, dt.datetime], None],
+    *,
+    done: str,
+    form: Mapping[str, str] | None = None,
+) -> Response:
+    """``change`` the ticket as the signed-in agent, in one transaction, then show it saying
+    what was ``done``; a refused change shows the ticket again with the reason and the form
+    as it was typed."""
     try:
         try:
             with unit(request) as (session, now):
                 actor, sid = _agent(session, request, now)
                 _check_token(request, sid, token)
-                ticket_service.take_ticket(session, ticket_id=ticket_id, actor=actor, now=now)
+                change(session, actor, now)
         except DomainError as exc:
-            return _ticket(request, ticket_id, error=exc, status=exc.status)
+            return _ticket(request, ticket_id, form=form, error=exc, status=exc.status)
     except _SignIn:
         return _to_sign_in(request)
-    return RedirectResponse(f"/console/tickets/{ticket_id}?done=take", status_code=303)
+    return RedirectResponse(f"/console/tickets/{ticket_id}?done={done}", status_code=303)
 
 
 def _event_in(kind: str, body: str, status: str, tier: str, *, suggestion: bool) -> EventIn:

@@ -91,9 +91,8 @@ class Sweeper:
         ids = self.claim(session, now=now, limit=limit)
         if not ids:
             return []
-        loaded = session.scalars(select(Ticket).where(_among(session, Ticket.id, ids))).all()
-        order = {ticket_id: i for i, ticket_id in enumerate(ids)}
-        return sorted(loaded, key=lambda t: order[t.id])
+        query = select(Ticket).where(_among(session, Ticket.id, ids))
+        return session.scalars(query.order_by(Ticket.wake_at, Ticket.id)).all()
 
     def run(self, session: Session, *, now: dt.datetime, limit: int) -> SweepStats:
         """One batch, in the caller's transaction."""
