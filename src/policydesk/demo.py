@@ -15,7 +15,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from policydesk.access import Actor
+from policydesk.access import Actor, Staff
 from policydesk.accounts.models import Account, Contact
 from policydesk.agents import service as agent_service
 from policydesk.agents.models import Agent
@@ -96,7 +96,7 @@ def load_demo(session: Session, *, policy_path: Path, now: dt.datetime, composer
         account.primary_contact_id = contact.id
         accounts.append(account)
         contacts.append(contact)
-    staff_actor = Actor(agent=staff["sam"])
+    staff_actor = Actor(agent=Staff.of(staff["sam"]))
     subjects = [
         "Our store is down, customers cannot place orders",
         "How do I export last month's orders?",

@@ -16,7 +16,7 @@ import yaml
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from policydesk.access import Actor
+from policydesk.access import Actor, Staff
 from policydesk.accounts.models import Account, Contact
 from policydesk.agents.models import Agent
 from policydesk.db.engine import session_scope
@@ -195,7 +195,8 @@ def test_a_reply_to_our_mail_joins_the_ticket_we_wrote_about(mailroom: Mailroom)
         ada = s.scalars(select(Agent)).one()
         ticket_service.record_event(
             s, ticket_id=tid, expected_version=ticket.version,
-            data=EventIn(type="reply", body="Please restart the printer."), actor=Actor(agent=ada),
+            data=EventIn(type="reply", body="Please restart the printer."),
+            actor=Actor(agent=Staff.of(ada)),
             now=NOW + dt.timedelta(minutes=5), composer=mailroom.composer,
         )  # fmt: skip
     (out,) = [o for o in mailroom.outbox() if o.recipient == "ann@acme.test"]

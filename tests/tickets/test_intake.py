@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session
 
-from policydesk.access import Actor
+from policydesk.access import Actor, Staff
 from policydesk.agents.models import Agent
 from policydesk.errors import InvalidInput
 from policydesk.policies import service as policy_service
@@ -26,7 +26,7 @@ def staff(session: Session) -> Actor:
     agent = Agent(name="Ada", email="ada@desk.test", created_at=NOW)
     session.add(agent)
     session.flush()
-    return Actor(agent=agent)
+    return Actor(agent=Staff.of(agent))
 
 
 def create(session: Session, staff: Actor, **kw: object) -> int:

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from policydesk.access import Actor
+from policydesk.access import Actor, Staff
 from policydesk.accounts.models import Account, Contact
 from policydesk.agents.models import Agent
 from policydesk.errors import AccountRefused, Forbidden, InvalidInput, NotFound, StaleVersion
@@ -48,7 +48,7 @@ def world(session: Session) -> dict[str, object]:
 def agent_of(world: dict[str, object]) -> Actor:
     agent = world["agent"]
     assert isinstance(agent, Agent)
-    return Actor(agent=agent)
+    return Actor(agent=Staff.of(agent))
 
 
 def open_ticket(

@@ -27,7 +27,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import sessionmaker
 
-from policydesk.access import Actor
+from policydesk.access import Actor, Staff
 from policydesk.accounts.models import Account, Contact
 from policydesk.agents import service as agent_service
 from policydesk.db.engine import make_engine, session_scope
@@ -115,7 +115,7 @@ def world(engine: Engine) -> Iterator[World]:
             ticket = ticket_service.create_ticket(
                 s,
                 data=TicketCreate(subject=subject, channel="email", account_id=account.id),
-                actor=Actor(agent=staff["agent"]),
+                actor=Actor(agent=Staff.of(staff["agent"])),
                 now=NOW,
             )
             sids[key] = agent_service.login(

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from policydesk.access import Actor
+from policydesk.access import Actor, Staff
 from policydesk.accounts.models import Account, Contact
 from policydesk.agents import service as agent_service
 from policydesk.db.engine import session_scope, sessions
@@ -69,7 +69,7 @@ def server(database: CommittedDatabase, tmp_path: Path) -> Iterator[str]:
         ticket_service.create_ticket(
             s, data=TicketCreate(subject=SUBJECT, channel="email", account_id=acme.id,
                                  requester_id=ann.id, body="Since this morning."),
-            actor=Actor(agent=agent), now=now,
+            actor=Actor(agent=Staff.of(agent)), now=now,
         )  # fmt: skip
     port = free_port()
     env = {**os.environ, "POLICYDESK_DATABASE_URL": database.url, "POLICYDESK_PORT": str(port),

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from policydesk.access import Actor
+from policydesk.access import Actor, Staff
 from policydesk.accounts.models import Account, Contact
 from policydesk.agents import service as agent_service
 from policydesk.agents.models import Agent
@@ -61,7 +61,7 @@ class Desk:
         with session_scope(self.factory) as s:
             sam = s.get(Agent, self.staff["sam"])
             ticket = ticket_service.create_ticket(
-                s, data=TicketCreate.model_validate(data), actor=Actor(agent=sam),
+                s, data=TicketCreate.model_validate(data), actor=Actor(agent=Staff.of(sam)),
                 now=at(received),
             )  # fmt: skip
             return ticket.id
@@ -73,7 +73,7 @@ class Desk:
             ticket_service.record_event(
                 s, ticket_id=ticket_id, expected_version=ticket.version,
                 data=EventIn.model_validate(data),
-                actor=Actor(agent=s.get(Agent, self.staff[agent])), now=at(when),
+                actor=Actor(agent=Staff.of(s.get(Agent, self.staff[agent]))), now=at(when),
                 composer=self.worker.sweeper.composer,
             )  # fmt: skip
 

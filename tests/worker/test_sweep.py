@@ -160,12 +160,12 @@ def test_an_emergency_pages_every_channel_until_acknowledged(make_desk: MakeDesk
     assert desk.run("2026-11-28T23:40:00-06:00").sweep.pages == 1
     assert desk.sent("sms") == [("+15550000005", f"[#{tid}] EMERGENCY (page 2): Store is down")]
     with desk.factory() as s:
-        from policydesk.access import Actor
+        from policydesk.access import Actor, Staff
         from policydesk.agents.models import Agent
         from policydesk.tickets import service as ticket_service
 
         ticket_service.acknowledge(
-            s, ticket_id=tid, actor=Actor(agent=s.get(Agent, desk.staff["pat"])),
+            s, ticket_id=tid, actor=Actor(agent=Staff.of(s.get(Agent, desk.staff["pat"]))),
             now=at("2026-11-28T23:41:00-06:00"),
         )  # fmt: skip
         s.commit()
@@ -204,17 +204,17 @@ def test_a_contact_form_message_reaches_everyone_on_duty_and_tiers_two_and_three
     # Nia is on her night shift, Sam is not; L2 (admin, lead) and PT (Pat) always (DL5)
     assert to == ["admin@desk.test", "lead@desk.test", "nia@desk.test", "pat@desk.test"]
     with desk.factory() as s:
-        from policydesk.access import Actor
+        from policydesk.access import Actor, Staff
         from policydesk.agents.models import Agent
         from policydesk.tickets import service as ticket_service
 
-        nia = Actor(agent=s.get(Agent, desk.staff["nia"]))
+        nia = Actor(agent=Staff.of(s.get(Agent, desk.staff["nia"])))
         taken = ticket_service.take_ticket(
             s, ticket_id=tid, actor=nia, now=at("2026-11-24T02:03:00-05:00")
         )
         assert taken.assignee_id == desk.staff["nia"]
         s.commit()
-        sam = Actor(agent=s.get(Agent, desk.staff["sam"]))
+        sam = Actor(agent=Staff.of(s.get(Agent, desk.staff["sam"])))
         with pytest.raises(Conflict, match="taken by Nia Night already"):
             ticket_service.take_ticket(
                 s, ticket_id=tid, actor=sam, now=at("2026-11-24T02:04:00-05:00")

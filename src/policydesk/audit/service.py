@@ -7,8 +7,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from policydesk.access import Staff
 from policydesk.accounts.models import Contact
-from policydesk.agents.models import Agent
 from policydesk.audit.models import AuditEntry
 
 __all__ = ["record"]
@@ -20,7 +20,7 @@ def record(
     action: str,
     target: str,
     now: dt.datetime,
-    agent: Agent | None = None,
+    agent: Staff | None = None,
     contact: Contact | None = None,
     detail: dict[str, Any] | None = None,
 ) -> AuditEntry:

@@ -11,8 +11,8 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from policydesk.access import Staff
 from policydesk.accounts.models import Contact
-from policydesk.agents.models import Agent
 from policydesk.core.policy import Policy
 from policydesk.mail.models import MailMessage
 from policydesk.mail.threading import reply_subject
@@ -35,7 +35,7 @@ def reply_mail(
     ticket: Ticket,
     body: str,
     key: str,
-    agent: Agent | None,
+    agent: Staff | None,
 ) -> Outgoing | None:
     """The e-mail carrying a reply's ``body`` to the requester, queued under ``key``; None
     when the ticket has no requester with an address."""

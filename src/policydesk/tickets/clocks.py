@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from policydesk import metrics
-from policydesk.accounts.models import Account
 from policydesk.core.calendar import from_us, to_us
 from policydesk.core.clocks import ClockReport, evaluate
 from policydesk.core.deadlines import Look, look
@@ -26,6 +26,7 @@ __all__ = [
     "CLOSED",
     "CORE_EVENTS",
     "NO_DEADLINE",
+    "AccountTerms",
     "core_events",
     "evaluate_ticket",
     "facts_and_events",
@@ -41,7 +42,18 @@ CLOSED = ("resolved", "closed")
 CORE_EVENTS = EVENT_TYPES
 
 
-def facts_of(ticket: Ticket, account: Account | None) -> TicketFacts:
+class AccountTerms(Protocol):
+    """What the policy reads of a ticket's account (an ``Account``, or just these columns)."""
+
+    @property
+    def plan(self) -> str | None: ...
+    @property
+    def contract(self) -> str | None: ...
+    @property
+    def attributes(self) -> dict[str, Any]: ...
+
+
+def facts_of(ticket: Ticket, account: AccountTerms | None) -> TicketFacts:
     """What the core is told about a ticket as received."""
     return TicketFacts(
         received=ticket.received_at,
@@ -78,7 +90,10 @@ def core_events(rows: Iterable[TicketEvent]) -> list[Event]:
 
 
 def facts_and_events(
-    session: Session, ticket: Ticket, account: Account | None, new_events: Sequence[TicketEvent]
+    session: Session,
+    ticket: Ticket,
+    account: AccountTerms | None,
+    new_events: Sequence[TicketEvent],
 ) -> tuple[TicketFacts, list[Event]]:
     rows: list[TicketEvent] = []
     if ticket.id is not None:
@@ -98,7 +113,7 @@ def evaluate_ticket(
     session: Session,
     ticket: Ticket,
     policy: Policy,
-    account: Account | None,
+    account: AccountTerms | None,
     now: dt.datetime,
     new_events: Sequence[TicketEvent] = (),
 ) -> ClockReport:
@@ -110,7 +125,7 @@ def recompute(
     session: Session,
     ticket: Ticket,
     policy: Policy,
-    account: Account | None,
+    account: AccountTerms | None,
     now: dt.datetime,
     new_events: Sequence[TicketEvent] = (),
 ) -> None:
