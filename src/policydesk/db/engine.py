@@ -6,7 +6,7 @@ import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import DisconnectionError
@@ -16,9 +16,11 @@ __all__ = [
     "PING_IDLE_AFTER",
     "READ_ONLY",
     "begin_read_only",
+    "begin_reads_first",
     "make_engine",
     "session_scope",
     "sessions",
+    "take_write_lock",
 ]
 
 #: How long a SQLite statement waits for a lock before it fails.
@@ -27,6 +29,9 @@ BUSY_TIMEOUT_MS = 30_000
 WRITER_POLL_SECONDS = 1.0
 #: Execution option of a transaction that only reads (SQLite then skips the write lock).
 READ_ONLY = "policydesk_read_only"
+#: Execution option of a transaction that reads, then writes (see ``begin_reads_first``).
+READS_FIRST = "policydesk_reads_first"
+_READING = "policydesk_reading"
 #: Seconds a pooled PostgreSQL connection may sit unused before it is checked on checkout.
 PING_IDLE_AFTER = 10.0
 #: Seconds after which a PostgreSQL connection is replaced rather than reused.
@@ -69,7 +74,11 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(connection: Any) -> None:
-    if connection.get_execution_options().get(READ_ONLY):
+    options = connection.get_execution_options()
+    # Whether take_write_lock may end this transaction's reads: only one that began here as
+    # reads-first (not, say, a session joined to an outer transaction, as the tests' are).
+    connection.info[_READING] = bool(options.get(READS_FIRST))
+    if options.get(READ_ONLY) or options.get(READS_FIRST):
         connection.exec_driver_sql("BEGIN")  # WAL: readers never wait for the writer
         return
     if not _try_begin_immediate(connection.connection.dbapi_connection):
@@ -138,6 +147,36 @@ def begin_read_only(session: Session) -> None:
     if isinstance(bind, Engine) and bind.dialect.name == "postgresql":
         options["isolation_level"] = "AUTOCOMMIT"
     session.connection(execution_options=options)
+
+
+def begin_reads_first(session: Session) -> None:
+    """Start ``session``'s transaction as one that reads, then calls ``take_write_lock``
+    before it writes.
+
+    A SQLite database has one writer at a time, and a transaction that starts with ``BEGIN
+    IMMEDIATE`` holds the lock through all its reads and computing. This one reads
+    alongside the writer instead, and queues for the lock only for its writes. PostgreSQL
+    locks rows, not the database: there this is an ordinary transaction.
+    """
+    session.connection(execution_options={READS_FIRST: True})
+
+
+def take_write_lock(session: Session) -> bool:
+    """Before the first write of a ``begin_reads_first`` transaction: on SQLite, end its
+    reads and take the write lock (queueing behind another writer).
+
+    True when the caller must read again what its writes depend on: another writer may have
+    changed it in between, and a check made on the earlier reads no longer holds. False
+    (nothing changed hands) on PostgreSQL and for any other transaction, which holds
+    whatever it holds since it began."""
+    connection = session.connection()
+    if not connection.info.pop(_READING, False):
+        return False
+    dbapi_connection = cast(sqlite3.Connection, connection.connection.dbapi_connection)
+    dbapi_connection.execute("COMMIT")  # a read transaction: nothing to write
+    if not _try_begin_immediate(dbapi_connection):
+        dbapi_connection.execute("BEGIN IMMEDIATE")
+    return True
 
 
 @contextmanager

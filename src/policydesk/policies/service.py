@@ -81,8 +81,10 @@ def active_version(session: Session) -> PolicyVersion:
     return row
 
 
-#: The active version's key; other queries embed it as a scalar subquery.
-ACTIVE_VERSION = select(PolicyVersion.version).where(PolicyVersion.active).limit(1)
+_VERSIONS = PolicyVersion.metadata.tables[PolicyVersion.__tablename__]
+#: The active version's key; other queries embed it as a scalar subquery. Table columns: an
+#: entity's attribute would make every query it is in an ORM query, with its result costs.
+ACTIVE_VERSION = select(_VERSIONS.c.version).where(_VERSIONS.c.active).limit(1)
 _SEEN = "policydesk.active_version"
 
 

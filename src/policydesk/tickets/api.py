@@ -39,7 +39,7 @@ def _etag(response: Response, ticket: Ticket) -> None:
 @router.post("", status_code=201, response_model=TicketOut)
 def create_ticket(data: TicketCreate, request: Request) -> Response:
     """Open a ticket under the active policy; its clocks start at once."""
-    with unit(request) as (session, now):
+    with unit(request, reads_first=True) as (session, now):
         actor = actor_of(session, request, now)
         ticket = ticket_service.create_ticket(session, data=data, actor=actor, now=now)
         out = TicketOut.model_validate(ticket)

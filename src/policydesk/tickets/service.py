@@ -21,6 +21,7 @@ from policydesk.core.clocks import ClockReport
 from policydesk.core.facts import Event, TicketFacts
 from policydesk.core.policy import Policy
 from policydesk.core.triage import missing_fields
+from policydesk.db.engine import take_write_lock
 from policydesk.errors import (
     AccountRefused,
     Conflict,
@@ -91,7 +92,31 @@ def create_ticket(
     A form requires the fields its category needs (DL6); ``require_fields=False`` takes the
     ticket anyway (an e-mail cannot be sent back to be completed: its acknowledgement asks for
     them). ``received_data`` adds to the ``received`` event's data (an e-mail's Message-ID).
+
+    In a ``begin_reads_first`` transaction the ticket is checked and timed before the write
+    lock is taken; what that depended on (the active policy, the account's row) is read again
+    under the lock, and the ticket drafted again if it changed in between.
     """
+    args = (session, data, actor, now, require_fields, received_data)
+    ticket, events, premise = _draft(*args)
+    if take_write_lock(session):
+        current = _premise(session, ticket.account_id)
+        if current != premise:  # a ban, a new plan or another policy came in meanwhile
+            policy_service.note_active_version(session, current[0])
+            ticket, events, _ = _draft(*args)
+    return _insert_new(session, ticket, events)
+
+
+def _draft(
+    session: Session,
+    data: TicketCreate,
+    actor: Actor,
+    now: dt.datetime,
+    require_fields: bool,
+    received_data: Mapping[str, Any] | None,
+) -> tuple[Ticket, list[TicketEvent], tuple[str, _Served | None]]:
+    """A new ticket checked and timed, not stored; its events; and its premise (the policy
+    version and the account's row it was drafted from)."""
     policy = policy_service.active_policy(session)
     account_id, requester_id = data.account_id, data.requester_id
     if actor.contact is not None:
@@ -153,7 +178,17 @@ def create_ticket(
             )
         )
     clocks.recompute(session, ticket, policy, account, now, new_events)
-    return _insert_new(session, ticket, new_events)
+    return ticket, new_events, (policy.version, account)
+
+
+def _premise(session: Session, account_id: int | None) -> tuple[str | None, _Served | None]:
+    """The active policy version and the account's row, as they are now (one query)."""
+    if account_id is None:
+        return session.scalar(policy_service.ACTIVE_VERSION), None
+    row = session.execute(_PREMISE, {"id": account_id}).first()
+    if row is None:
+        return session.scalar(policy_service.ACTIVE_VERSION), None
+    return row[0], _Served(*row[1:])
 
 
 def _insert_new(session: Session, ticket: Ticket, events: Sequence[TicketEvent]) -> Ticket:
@@ -487,7 +522,9 @@ class _Served:
 _ACCOUNTS = Account.metadata.tables[Account.__tablename__]
 # Columns, not the mapped Account: every intake reads this, and a row costs a quarter of an
 # entity (no identity map, no instance state).
-_SERVED = select(*(_ACCOUNTS.c[f.name] for f in fields(_Served))).where(
+_SERVED_COLUMNS = tuple(_ACCOUNTS.c[f.name] for f in fields(_Served))
+_SERVED = select(*_SERVED_COLUMNS).where(_ACCOUNTS.c.id == bindparam("id"))
+_PREMISE = select(policy_service.ACTIVE_VERSION.scalar_subquery(), *_SERVED_COLUMNS).where(
     _ACCOUNTS.c.id == bindparam("id")
 )
 

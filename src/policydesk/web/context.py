@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from policydesk.access import Actor
 from policydesk.agents import service as agent_service
-from policydesk.db.engine import begin_read_only, session_scope
+from policydesk.db.engine import begin_read_only, begin_reads_first, session_scope
 from policydesk.errors import DomainError, Unauthenticated
 from policydesk.notify.compose import Composer
 from policydesk.settings import Settings
@@ -50,17 +50,22 @@ def runtime(request: Request) -> Runtime:
 
 
 @contextmanager
-def unit(request: Request, *, read_only: bool = False) -> Iterator[tuple[Session, dt.datetime]]:
+def unit(
+    request: Request, *, read_only: bool = False, reads_first: bool = False
+) -> Iterator[tuple[Session, dt.datetime]]:
     """One transaction for the request (committed when the block ends), and its instant.
 
     ``read_only`` routes must not write: on SQLite they then start a plain ``BEGIN`` and read
     alongside a writer instead of queueing behind it; on PostgreSQL they read without a
-    transaction block (see ``begin_read_only``).
+    transaction block (see ``begin_read_only``). ``reads_first`` routes call services that
+    take the write lock themselves when they are done reading (see ``begin_reads_first``).
     """
     rt = runtime(request)
     with session_scope(rt.sessions) as session:
         if read_only:
             begin_read_only(session)
+        elif reads_first:
+            begin_reads_first(session)
         yield session, rt.clock()
 
 
