@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     workers: int = Field(1, ge=1, le=64)
     #: One log line per request from the server (uvicorn's access log).
     access_log: bool = True
+    #: Requests one keep-alive connection may carry before the server closes it, so that
+    #: its client reconnects to whichever server process is free (0: no limit).
+    keepalive_requests: int = Field(100, ge=0)
     session_days: int = 14
     #: Where agents open a ticket: links in notifications point here.
     public_url: str = "http://127.0.0.1:8000"

@@ -27,6 +27,7 @@ from policydesk.settings import Settings
 from policydesk.tickets import api as tickets_api
 from policydesk.web import problems
 from policydesk.web.context import Runtime, actor_of, runtime, unit
+from policydesk.web.keepalive import KeepAliveLimit
 
 __all__ = ["app_from_environment", "create_app", "for_serving"]
 
@@ -58,6 +59,7 @@ def create_app(
         settings, engine, session_factory or sessions(engine), clock, Composer(settings)
     )
     problems.install(app)
+    app.add_middleware(KeepAliveLimit, limit=settings.keepalive_requests)
     app.include_router(tickets_api.router)
     app.include_router(policies_api.router)
     app.include_router(agents_api.router)
