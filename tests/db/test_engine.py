@@ -8,9 +8,18 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.orm import Session, sessionmaker
 
 from policydesk.db import engine as engine_module
-from policydesk.db.engine import BUSY_TIMEOUT_MS, READ_ONLY, make_engine, session_scope, sessions
+from policydesk.db.engine import (
+    BUSY_TIMEOUT_MS,
+    READ_ONLY,
+    begin_reads_first,
+    make_engine,
+    session_scope,
+    sessions,
+    take_write_lock,
+)
 
 
 def test_a_read_only_transaction_reads_while_a_writer_holds_the_lock(tmp_path: Path) -> None:
@@ -54,3 +63,46 @@ def test_a_second_writer_waits_for_the_first_then_writes(
         assert conn.exec_driver_sql("SELECT x FROM t ORDER BY x").scalars().all() == [1, 2]
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == BUSY_TIMEOUT_MS
     engine.dispose()
+
+
+def _table(tmp_path: Path) -> sessionmaker[Session]:
+    engine = make_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE t (x INTEGER)")
+    return sessions(engine)
+
+
+def test_a_reads_first_transaction_reads_beside_a_writer_then_queues_for_the_lock(
+    tmp_path: Path,
+) -> None:
+    factory = _table(tmp_path)
+    with factory() as writer, factory() as late:
+        writer.execute(text("INSERT INTO t VALUES (1)"))  # holds the write lock
+        begin_reads_first(late)
+        assert late.execute(text("SELECT count(*) FROM t")).scalar() == 0  # not blocked
+        writer.commit()
+        assert take_write_lock(late) is True  # the caller must read again ...
+        assert late.execute(text("SELECT count(*) FROM t")).scalar() == 1  # ... and sees it
+        late.execute(text("INSERT INTO t VALUES (2)"))
+        late.commit()
+    with factory() as s:
+        assert s.execute(text("SELECT x FROM t ORDER BY x")).scalars().all() == [1, 2]
+
+
+def test_a_transaction_that_began_writing_has_nothing_to_take(tmp_path: Path) -> None:
+    with _table(tmp_path)() as s:
+        s.execute(text("INSERT INTO t VALUES (1)"))  # BEGIN IMMEDIATE
+        assert take_write_lock(s) is False
+        s.rollback()
+
+
+def test_a_reads_first_transaction_that_wrote_early_is_not_split_in_two(tmp_path: Path) -> None:
+    factory = _table(tmp_path)
+    with factory() as s:
+        begin_reads_first(s)
+        s.execute(text("INSERT INTO t VALUES (1)"))
+        with pytest.raises(RuntimeError, match="wrote before it took the write lock"):
+            take_write_lock(s)
+        s.rollback()
+    with factory() as s:
+        assert s.execute(text("SELECT count(*) FROM t")).scalar() == 0

@@ -12,7 +12,14 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from policydesk.db.engine import begin_read_only, make_engine, session_scope, sessions
+from policydesk.db.engine import (
+    begin_read_only,
+    begin_reads_first,
+    make_engine,
+    session_scope,
+    sessions,
+    take_write_lock,
+)
 from tests.conftest import PG_URL
 
 
@@ -79,4 +86,16 @@ def test_read_only_work_runs_without_a_transaction_block_and_writers_keep_theirs
         assert not in_transaction_block(session)  # no BEGIN, and no COMMIT to send
     with session_scope(factory) as session:  # the same pooled connection, for a writer
         assert session.execute(text("SELECT 1")).scalar() == 1
+        assert in_transaction_block(session)
+
+
+def test_a_reads_first_transaction_is_an_ordinary_one_with_nothing_to_take(
+    one_connection: Engine,
+) -> None:
+    """PostgreSQL locks rows, not the database: reads and writes share one transaction."""
+    with session_scope(sessions(one_connection)) as session:
+        begin_reads_first(session)
+        assert session.execute(text("SELECT 1")).scalar() == 1
+        assert in_transaction_block(session)
+        assert take_write_lock(session) is False
         assert in_transaction_block(session)

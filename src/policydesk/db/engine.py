@@ -77,11 +77,14 @@ def _sqlite_begin(connection: Any) -> None:
     options = connection.get_execution_options()
     # Whether take_write_lock may end this transaction's reads: only one that began here as
     # reads-first (not, say, a session joined to an outer transaction, as the tests' are).
-    connection.info[_READING] = bool(options.get(READS_FIRST))
+    # The connection's count of changed rows tells it that nothing was written meanwhile.
+    dbapi_connection = connection.connection.dbapi_connection
+    reading = dbapi_connection.total_changes if options.get(READS_FIRST) else None
+    connection.info[_READING] = reading
     if options.get(READ_ONLY) or options.get(READS_FIRST):
         connection.exec_driver_sql("BEGIN")  # WAL: readers never wait for the writer
         return
-    if not _try_begin_immediate(connection.connection.dbapi_connection):
+    if not _try_begin_immediate(dbapi_connection):
         connection.exec_driver_sql("BEGIN IMMEDIATE")  # SQLite's own wait, then its error
 
 
@@ -163,16 +166,21 @@ def begin_reads_first(session: Session) -> None:
 
 def take_write_lock(session: Session) -> bool:
     """Before the first write of a ``begin_reads_first`` transaction: on SQLite, end its
-    reads and take the write lock (queueing behind another writer).
+    reads and take the write lock (queueing behind another writer). A transaction that has
+    written already is refused with ``RuntimeError`` (a bug in its caller).
 
     True when the caller must read again what its writes depend on: another writer may have
     changed it in between, and a check made on the earlier reads no longer holds. False
     (nothing changed hands) on PostgreSQL and for any other transaction, which holds
     whatever it holds since it began."""
     connection = session.connection()
-    if not connection.info.pop(_READING, False):
+    reading = connection.info.pop(_READING, None)
+    if reading is None:
         return False
     dbapi_connection = cast(sqlite3.Connection, connection.connection.dbapi_connection)
+    if dbapi_connection.total_changes != reading:
+        # Committing here would split the transaction in two.
+        raise RuntimeError("a reads-first transaction wrote before it took the write lock")
     dbapi_connection.execute("COMMIT")  # a read transaction: nothing to write
     if not _try_begin_immediate(dbapi_connection):
         dbapi_connection.execute("BEGIN IMMEDIATE")

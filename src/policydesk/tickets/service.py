@@ -12,6 +12,7 @@ from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy.orm.util import identity_key
 
 from policydesk.access import Actor, require_agent, require_role
 from policydesk.accounts.models import Account, Contact
@@ -532,7 +533,14 @@ _PREMISE = select(policy_service.ACTIVE_VERSION.scalar_subquery(), *_SERVED_COLU
 def _account(session: Session, account_id: int | None) -> _Served | None:
     if account_id is None:
         return None
-    row = session.execute(_SERVED, {"id": account_id}).first()
+    # As Session.get: the session's own Account if it has one (with any change it has not
+    # flushed), and no flush (a ticket's pending change is flushed by its guarded update).
+    known = session.identity_map.get(identity_key(Account, account_id))
+    if isinstance(known, Account):
+        a = known
+        return _Served(a.status, a.status_reason, a.plan, a.contract, a.attributes)
+    with session.no_autoflush:
+        row = session.execute(_SERVED, {"id": account_id}).first()
     if row is None:
         raise InvalidInput(f"no account {account_id}", field="account_id")
     return _Served(*row)
