@@ -22,7 +22,9 @@ Policydesk
     ``policydesk.core.clocks.evaluate``, and ticket ``i`` is template ``i % 2000`` moved back
     by ``(i * 7919) % 3600`` seconds, due times and queue keys included. Then
     ``policydesk serve`` is started with two server processes (``POLICYDESK_WORKERS=2``, as
-    the peer's two gunicorn workers) and no access log (gunicorn's default).
+    the peer's two gunicorn workers) and no access log (gunicorn's default). Its default
+    ``POLICYDESK_KEEPALIVE_REQUESTS=100`` closes a connection every 100 requests; the
+    client's reconnect is counted in that request's latency.
 django-helpdesk 2.6.1
     From PyPI into its own virtualenv ``bench/.peers/django-helpdesk-2.6.1/`` (made once,
     reused), with gunicorn and psycopg; a minimal Django project written under
