@@ -37,6 +37,13 @@ def _desk(factory: sessionmaker[Session]) -> tuple[int, Actor]:
         return acme.id, Actor(agent=Staff.of(ada))
 
 
+def _set(account_id: int, **values: object) -> Callable[[Session], None]:
+    """What another session commits meanwhile: these values on the account's row."""
+    return lambda other: other.execute(
+        update(Account).where(Account.id == account_id).values(**values)
+    )
+
+
 def _open_while(
     factory: sessionmaker[Session],
     monkeypatch: pytest.MonkeyPatch,
@@ -70,13 +77,7 @@ def test_a_ban_landing_while_a_ticket_is_checked_refuses_it_on_sqlite(
     factory = sessions(database.engine)
     account_id, actor = _desk(factory)
 
-    def ban(other: Session) -> None:
-        other.execute(
-            update(Account)
-            .where(Account.id == account_id)
-            .values(status="banned", status_reason="abusive language")
-        )
-
+    ban = _set(account_id, status="banned", status_reason="abusive language")
     if database.engine.dialect.name == "sqlite":
         with pytest.raises(AccountRefused, match="banned: abusive language"):
             _open_while(factory, monkeypatch, account_id, actor, ban)
@@ -96,13 +97,7 @@ def test_a_plan_changed_while_a_ticket_is_checked_times_it_by_the_new_plan_on_sq
     factory = sessions(database.engine)
     account_id, actor = _desk(factory)
 
-    def upgrade(other: Session) -> None:
-        other.execute(
-            update(Account)
-            .where(Account.id == account_id)
-            .values(plan="high_priority", attributes={"high_priority": True})
-        )
-
+    upgrade = _set(account_id, plan="high_priority", attributes={"high_priority": True})
     ticket = _open_while(factory, monkeypatch, account_id, actor, upgrade)
     expected = "high" if database.engine.dialect.name == "sqlite" else "normal"
     assert ticket.priority == expected

@@ -4,15 +4,9 @@ a reply, and two tabs on one ticket."""
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import os
 import shutil
-import signal
-import socket
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,7 +21,7 @@ from policydesk.policies import service as policy_service
 from policydesk.tickets import service as ticket_service
 from policydesk.tickets.schemas import TicketCreate
 from tests.conftest import CommittedDatabase
-from tests.mail._ports import free_port
+from tests.web._serve import serving
 
 ROOT = Path(__file__).resolve().parents[2]
 POLICYDESK = Path(sys.executable).parent / "policydesk"
@@ -71,25 +65,9 @@ def server(database: CommittedDatabase, tmp_path: Path) -> Iterator[str]:
                                  requester_id=ann.id, body="Since this morning."),
             actor=Actor(agent=Staff.of(agent)), now=now,
         )  # fmt: skip
-    port = free_port()
-    env = {**os.environ, "POLICYDESK_DATABASE_URL": database.url, "POLICYDESK_PORT": str(port),
-           "POLICYDESK_WORKERS": "1"}  # fmt: skip
-    log = tmp_path / "serve.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen([str(POLICYDESK), "serve"], env=env, stdout=out,
-                                stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert proc.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, log.read_text()
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
-                break
-            time.sleep(0.1)
+    env = {"POLICYDESK_DATABASE_URL": database.url, "POLICYDESK_WORKERS": "1"}
+    with serving(env, tmp_path / "serve.log") as port:
         yield f"http://127.0.0.1:{port}"
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=20)
 
 
 def sign_in(page: Page, base: str) -> None:

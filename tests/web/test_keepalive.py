@@ -3,14 +3,7 @@ its client reconnects to whichever server process is free."""
 
 from __future__ import annotations
 
-import contextlib
 import http.client
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,9 +13,7 @@ from sqlalchemy import Engine
 
 from policydesk.settings import Settings
 from policydesk.web.app import create_app
-from tests.mail._ports import free_port
-
-POLICYDESK = Path(sys.executable).parent / "policydesk"
+from tests.web._serve import serving
 
 
 def _connection_headers(client: TestClient, n: int) -> list[str | None]:
@@ -47,35 +38,13 @@ def test_a_limit_of_zero_keeps_a_connection_open_for_any_number_of_requests(
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[int]:
     """A real ``policydesk serve`` (two processes) whose connections carry two requests each."""
-    port = free_port()
     env = {
-        **os.environ,
         "POLICYDESK_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}",
-        "POLICYDESK_PORT": str(port),
         "POLICYDESK_WORKERS": "2",
         "POLICYDESK_KEEPALIVE_REQUESTS": "2",
     }
-    log = tmp_path / "serve.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [str(POLICYDESK), "serve"],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert proc.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, log.read_text()
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
-                break
-            time.sleep(0.1)
+    with serving(env, tmp_path / "serve.log") as port:
         yield port
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=20)
 
 
 def test_a_real_server_closes_a_connection_after_its_limit_and_the_client_reconnects(
