@@ -3,6 +3,7 @@ ticket show, and forms that either apply or come back with what was typed and th
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import re
 from pathlib import Path
@@ -127,8 +128,11 @@ def test_every_console_page_needs_an_agents_session(desk: Desk) -> None:
                 data={"type": "note", "body": "x"} if method == "POST" else None,
                 follow_redirects=False,
             )  # fmt: skip
-            assert r.status_code == 303, (method, path, who, r.text)
-            assert r.headers["location"].startswith("/console/login")
+            if r.status_code == 401:  # a typed form: signing in is offered on the spot
+                assert 'action="/console/login"' in r.text, (method, path, who)
+            else:
+                assert r.status_code == 303, (method, path, who, r.text)
+                assert r.headers["location"].startswith("/console/login")
             assert "Secret recipe" not in r.text
     assert events(desk, tid) == ["received"]
 
@@ -193,6 +197,58 @@ def test_a_stale_form_keeps_the_typed_reply_and_says_the_ticket_changed(desk: De
     assert version is not None
     assert version[1] == "2"  # sending again applies it, now that the agent has seen the note
     assert events(desk, tid) == ["received", "note"]
+
+
+KEPT_FIELD = re.compile(r'name="kept_(\w+)" value="([^"]*)"')
+KEPT_BODY = re.compile(r'<textarea name="kept_body" hidden>(.*?)</textarea>', re.DOTALL)
+REPLY_BOX = re.compile(r'<textarea id="body" name="body">(.*?)</textarea>', re.DOTALL)
+
+
+def kept_form(page: str) -> dict[str, str]:
+    """What the sign-in page will post back: the form the ended session could not send."""
+    kept = {f"kept_{k}": html.unescape(v) for k, v in KEPT_FIELD.findall(page)}
+    body = KEPT_BODY.search(page)
+    assert body is not None, page
+    return kept | {"kept_body": html.unescape(body[1])}
+
+
+def test_a_reply_sent_after_the_session_ended_comes_back_unsent_after_signing_in(
+    desk: Desk,
+) -> None:
+    tid = open_ticket(desk)
+    token = sign_in(desk)
+    desk.at(NOW + dt.timedelta(days=15))  # sessions last 14 days
+    answer = "Dear Ann,\n\nexport with <Ctrl-E> & save as CSV."
+    r = post_event(desk, tid, token, body=answer, suggestion="true")
+    assert r.status_code == 401  # type: ignore[attr-defined]
+    page = r.text  # type: ignore[attr-defined]
+    assert "Your session has ended" in page
+    kept = kept_form(page)
+    assert kept["kept_body"] == answer
+    assert (kept["kept_type"], kept["kept_suggestion"]) == ("reply", "on")
+    assert events(desk, tid) == ["received"]  # nothing was sent
+
+    wrong = {"email": "agent@desk.test", "password": "typo", "next": f"/console/tickets/{tid}"}
+    r = desk.client.post("/console/login", data=wrong | kept)
+    assert r.status_code == 401
+    assert kept_form(r.text) == kept  # a mistyped password loses nothing either
+
+    again = wrong | {"password": PASSWORD}
+    r = desk.client.post("/console/login", data=again | kept, follow_redirects=False)
+    assert r.status_code == 200
+    assert SESSION_COOKIE in r.headers["set-cookie"]
+    assert "what you typed is back in the form below, not sent yet" in r.text
+    box = REPLY_BOX.search(r.text)
+    assert box is not None
+    assert html.unescape(box[1]) == answer
+    assert 'name="suggestion" value="true" checked' in r.text
+    assert events(desk, tid) == ["received"]
+
+    fresh = FORM_TOKEN.search(r.text)
+    assert fresh is not None
+    r = post_event(desk, tid, fresh[1], body=answer)
+    assert r.status_code == 303  # type: ignore[attr-defined]
+    assert events(desk, tid) == ["received", "reply"]
 
 
 def test_a_form_without_the_sessions_token_changes_nothing(desk: Desk) -> None:

@@ -131,3 +131,26 @@ def test_two_tabs_on_one_ticket_lose_no_reply(browser: Browser, server: str) -> 
     second.get_by_role("button", name="Save").click()
     expect(second.get_by_role("status")).to_have_text("Reply queued for sending.")
     expect(second.locator("#events")).to_contain_text("that took ten minutes to write.")
+
+
+def test_a_reply_typed_while_the_session_ended_survives_signing_in_again(
+    browser: Browser, server: str
+) -> None:
+    context = browser.new_context()
+    page = context.new_page()
+    sign_in(page, server)
+    page.get_by_role("link", name=SUBJECT).click()
+    typed = "A long answer,\nwritten while the session ran out."
+    page.get_by_label("Text (reply or note)").fill(typed)
+    context.clear_cookies()  # the session ends (expired, or signed out in another tab)
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("alert")).to_contain_text("Your session has ended")
+    page.get_by_label("E-mail").fill("sam@desk.test")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("status")).to_contain_text("not sent yet")
+    expect(page.get_by_label("Text (reply or note)")).to_have_value(typed)
+    expect(page.locator("#events")).not_to_contain_text("written while the session ran out")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("status")).to_have_text("Reply queued for sending.")
+    expect(page.locator("#events")).to_contain_text("written while the session ran out.")

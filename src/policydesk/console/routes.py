@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Annotated, Any, get_args
 from urllib.parse import quote
@@ -81,8 +82,11 @@ def _token(request: Request, sid: str) -> str:
     return hmac.new(key, b"console-form:" + sid.encode(), hashlib.sha256).hexdigest()
 
 
-def _agent(session: Session, request: Request, now: dt.datetime) -> tuple[Actor, str]:
-    sid = request.cookies.get(SESSION_COOKIE)
+def _agent(
+    session: Session, request: Request, now: dt.datetime, sid: str | None = None
+) -> tuple[Actor, str]:
+    """The signed-in agent of the request's cookie (or of ``sid``, a session just opened)."""
+    sid = sid or request.cookies.get(SESSION_COOKIE)
     if not sid:
         raise _SignIn
     try:
@@ -114,7 +118,11 @@ def _safe_next(target: str) -> str:
 
 @router.get("/login")
 def login_page(request: Request, next: str = "/console/") -> Response:
-    return _page(request, "login.html", next=_safe_next(next), email="", error=None)
+    return _page(request, "login.html", next=_safe_next(next), email="", error=None, kept=None)
+
+
+#: A ticket page, where a kept form goes back to.
+_TICKET_PAGE = re.compile(r"/console/tickets/(\d{1,18})")
 
 
 @router.post("/login")
@@ -123,7 +131,20 @@ def login(
     email: Annotated[str, Form(max_length=320)] = "",
     password: Annotated[str, Form(max_length=1_000)] = "",
     next: Annotated[str, Form(max_length=2_000)] = "/console/",
+    kept_type: Annotated[str | None, Form(max_length=20)] = None,
+    kept_body: Annotated[str, Form(max_length=200_000)] = "",
+    kept_status: Annotated[str, Form(max_length=30)] = "",
+    kept_tier: Annotated[str, Form(max_length=10)] = "",
+    kept_suggestion: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
+    """Sign in, then go to ``next``. A ticket's form that an ended session could not send
+    (``kept_*``, see ``add_event``) comes back filled in on that ticket's page, not sent:
+    the agent reads what changed meanwhile and sends it again."""
+    target = _safe_next(next)
+    kept = None
+    if kept_type is not None:
+        kept = {"type": kept_type, "body": kept_body, "status": kept_status,
+                "tier": kept_tier, "suggestion": kept_suggestion}  # fmt: skip
     days = runtime(request).settings.session_days
     try:
         with unit(request) as (session, now):
@@ -131,10 +152,20 @@ def login(
                 session, email=email, password=password, contact=False, now=now, days=days
             )
     except Unauthenticated as exc:
-        return _page(request, "login.html", 401, next=_safe_next(next), email=email, error=exc)
-    response = RedirectResponse(_safe_next(next), status_code=303)
+        return _page(request, "login.html", 401, next=target, email=email, error=exc, kept=kept)
+    page = _TICKET_PAGE.fullmatch(target)
+    if kept is not None and page is not None:
+        try:
+            response = _ticket(request, int(page[1]), form=kept, sid=sid, said=_KEPT)
+        except _SignIn:  # pragma: no cover - the session was opened a moment ago
+            response = _to_sign_in(request)
+    else:
+        response = RedirectResponse(target, status_code=303)
     set_session_cookie(request, response, sid)
     return response
+
+
+_KEPT = "Signed in again: what you typed is back in the form below, not sent yet"
 
 
 @router.post("/logout")
@@ -239,7 +270,15 @@ def add_event(
             now=now, composer=runtime(request).composer,
         )  # fmt: skip
 
-    return _apply(request, ticket_id, token, change, done=type, form=form)
+    try:
+        return _apply(request, ticket_id, token, change, done=type, form=form)
+    except _SignIn:
+        # The session ended while the agent typed: sign in here, and the text comes back.
+        return _page(request, "login.html", 401, next=f"/console/tickets/{ticket_id}",
+                     email="", error=Unauthenticated(_ENDED), kept=form)  # fmt: skip
+
+
+_ENDED = "Your session has ended. Sign in again; what you typed is kept and comes back unsent"
 
 
 @router.post("/tickets/{ticket_id}/take")
@@ -263,7 +302,8 @@ def _apply(
 ) -> Response:
     """``change`` the ticket as the signed-in agent, in one transaction, then show it saying
     what was ``done``; a refused change shows the ticket again with the reason and the form
-    as it was typed."""
+    as it was typed. Without an agent's session: ``_SignIn`` when there is a ``form`` to
+    keep, else the way to the sign-in page."""
     try:
         try:
             with unit(request) as (session, now):
@@ -273,6 +313,8 @@ def _apply(
         except DomainError as exc:
             return _ticket(request, ticket_id, form=form, error=exc, status=exc.status)
     except _SignIn:
+        if form is not None:
+            raise
         return _to_sign_in(request)
     return RedirectResponse(f"/console/tickets/{ticket_id}?done={done}", status_code=303)
 
@@ -310,9 +352,11 @@ def _ticket(
     form: Mapping[str, str] | None = None,
     error: DomainError | None = None,
     status: int = 200,
+    sid: str | None = None,
+    said: str = "",
 ) -> Response:
     with unit(request, read_only=True) as (session, now):
-        actor, sid = _agent(session, request, now)
+        actor, sid = _agent(session, request, now, sid)
         try:
             ticket = ticket_service.get_ticket(session, ticket_id=ticket_id, actor=actor)
         except DomainError as exc:
@@ -332,7 +376,9 @@ def _ticket(
             statuses=STATUSES, tiers=TIERS,
             form=form or {"type": "reply", "body": "", "status": "", "tier": "", "suggestion": ""},
             error=error, stale=isinstance(error, StaleVersion),
-            done=_DONE.get(request.query_params.get("done", ""), "") if error is None else "",
+            done=said or (
+                _DONE.get(request.query_params.get("done", ""), "") if error is None else ""
+            ),
             when=_when(policy.zone), left=_left,
         )  # fmt: skip
 
