@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 from policydesk.accounts.models import Contact
 from policydesk.agents.models import Agent
@@ -28,7 +28,7 @@ class Staff:
 
     @classmethod
     def of(cls, agent: Agent) -> Staff:
-        return cls(agent.id, agent.name, agent.email, agent.tier, agent.role, agent.active)
+        return cls(*(getattr(agent, f.name) for f in fields(cls)))
 
 
 @dataclass(frozen=True, slots=True)

@@ -70,21 +70,24 @@ def server(database: CommittedDatabase, tmp_path: Path) -> Iterator[str]:
         yield f"http://127.0.0.1:{port}"
 
 
+def submit_sign_in(page: Page, password: str = PASSWORD) -> None:
+    """Fill in the sign-in form the page shows, as Sam, and send it."""
+    page.get_by_label("E-mail").fill("sam@desk.test")
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+
+
 def sign_in(page: Page, base: str) -> None:
     page.goto(base + "/")
     expect(page).to_have_url(f"{base}/console/login?next=/console/")
-    page.get_by_label("E-mail").fill("sam@desk.test")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    submit_sign_in(page)
     expect(page).to_have_url(f"{base}/console/")
 
 
 def test_an_agent_signs_in_reads_the_clocks_and_replies(browser: Browser, server: str) -> None:
     page = browser.new_context().new_page()
     page.goto(server + "/console/")
-    page.get_by_label("E-mail").fill("sam@desk.test")
-    page.get_by_label("Password").fill("not the password")
-    page.get_by_role("button", name="Sign in").click()
+    submit_sign_in(page, "not the password")
     expect(page.get_by_role("alert")).to_have_text("wrong e-mail or password")
     expect(page.get_by_label("E-mail")).to_have_value("sam@desk.test")
 
@@ -145,9 +148,7 @@ def test_a_reply_typed_while_the_session_ended_survives_signing_in_again(
     context.clear_cookies()  # the session ends (expired, or signed out in another tab)
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_role("alert")).to_contain_text("Your session has ended")
-    page.get_by_label("E-mail").fill("sam@desk.test")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    submit_sign_in(page)
     expect(page.get_by_role("status")).to_contain_text("not sent yet")
     expect(page.get_by_label("Text (reply or note)")).to_have_value(typed)
     expect(page.locator("#events")).not_to_contain_text("written while the session ran out")

@@ -270,12 +270,7 @@ def add_event(
             now=now, composer=runtime(request).composer,
         )  # fmt: skip
 
-    try:
-        return _apply(request, ticket_id, token, change, done=type, form=form)
-    except _SignIn:
-        # The session ended while the agent typed: sign in here, and the text comes back.
-        return _page(request, "login.html", 401, next=f"/console/tickets/{ticket_id}",
-                     email="", error=Unauthenticated(_ENDED), kept=form)  # fmt: skip
+    return _apply(request, ticket_id, token, change, done=type, form=form)
 
 
 _ENDED = "Your session has ended. Sign in again; what you typed is kept and comes back unsent"
@@ -302,8 +297,8 @@ def _apply(
 ) -> Response:
     """``change`` the ticket as the signed-in agent, in one transaction, then show it saying
     what was ``done``; a refused change shows the ticket again with the reason and the form
-    as it was typed. Without an agent's session: ``_SignIn`` when there is a ``form`` to
-    keep, else the way to the sign-in page."""
+    as it was typed. Without an agent's session, a typed ``form`` is kept by the sign-in
+    page shown in its place, and comes back unsent once the agent has signed in again."""
     try:
         try:
             with unit(request) as (session, now):
@@ -313,9 +308,10 @@ def _apply(
         except DomainError as exc:
             return _ticket(request, ticket_id, form=form, error=exc, status=exc.status)
     except _SignIn:
-        if form is not None:
-            raise
-        return _to_sign_in(request)
+        if form is None:
+            return _to_sign_in(request)
+        return _page(request, "login.html", 401, next=f"/console/tickets/{ticket_id}",
+                     email="", error=Unauthenticated(_ENDED), kept=form)  # fmt: skip
     return RedirectResponse(f"/console/tickets/{ticket_id}?done={done}", status_code=303)
 
 

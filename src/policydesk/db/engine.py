@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, cast
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -84,8 +84,13 @@ def _sqlite_begin(connection: Any) -> None:
     if options.get(READ_ONLY) or options.get(READS_FIRST):
         connection.exec_driver_sql("BEGIN")  # WAL: readers never wait for the writer
         return
-    if not _try_begin_immediate(dbapi_connection):
-        connection.exec_driver_sql("BEGIN IMMEDIATE")  # SQLite's own wait, then its error
+    _begin_immediate(connection)
+
+
+def _begin_immediate(connection: Connection) -> None:
+    """Take the write lock: polling first, then SQLite's own wait and, past it, its error."""
+    if not _try_begin_immediate(cast(sqlite3.Connection, connection.connection.dbapi_connection)):
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _try_begin_immediate(dbapi_connection: sqlite3.Connection) -> bool:
@@ -182,8 +187,7 @@ def take_write_lock(session: Session) -> bool:
         # Committing here would split the transaction in two.
         raise RuntimeError("a reads-first transaction wrote before it took the write lock")
     dbapi_connection.execute("COMMIT")  # a read transaction: nothing to write
-    if not _try_begin_immediate(dbapi_connection):
-        dbapi_connection.execute("BEGIN IMMEDIATE")
+    _begin_immediate(connection)
     return True
 
 

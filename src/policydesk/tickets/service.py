@@ -537,8 +537,7 @@ def _account(session: Session, account_id: int | None) -> _Served | None:
     # flushed), and no flush (a ticket's pending change is flushed by its guarded update).
     known = session.identity_map.get(identity_key(Account, account_id))
     if isinstance(known, Account):
-        a = known
-        return _Served(a.status, a.status_reason, a.plan, a.contract, a.attributes)
+        return _Served(*(getattr(known, f.name) for f in fields(_Served)))
     with session.no_autoflush:
         row = session.execute(_SERVED, {"id": account_id}).first()
     if row is None:
